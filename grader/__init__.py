@@ -1,0 +1,1 @@
+"""An autograder for a course on forward and backward propagation."""

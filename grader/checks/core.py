@@ -1,0 +1,361 @@
+"""How an exercise's check is declared, and how a declared check is run.
+
+A check is a class: which function it grades, its points, how to draw its
+cases, the torch reference, and how to call the student's code. Everything
+else (seeding public and hidden cases, caching references for a whole batch,
+catching what student code does wrong, comparing outputs, partial credit,
+status) is done here once, for every check alike.
+
+    @check("03_backprop", points=10)
+    class linear_backward(Check):
+        outputs = ("dx", "dw", "db")
+
+        def cases(self, draw):
+            n, d, m = draw.dims(3)
+            yield "batch", dict(x=draw.normal(n, d), w=draw.normal(d, m), ...)
+
+        def reference(self, x, w, b, dout): ...      # torch, float64
+        def run(self, student, x, w, b, dout): ...   # calls in the sandbox
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from grader.checks.compare import Verdict, compare_output
+from grader.sandbox.runner import Sandbox, StudentError
+
+PUBLIC_SEED = 20240601
+
+ASSIGNMENTS = ("01_derivatives", "02_chain_rule", "03_backprop", "04_optimization")
+REGISTRY: dict[str, dict[str, "Check"]] = {name: {} for name in ASSIGNMENTS}
+
+
+# -- results: the data that leaves a check ---------------------------------------
+
+@dataclass
+class CaseResult:
+    name: str
+    public: bool
+    score: float  # the fraction of this case earned, 0..1
+    diagnosis: list[str] = field(default_factory=list)
+    feedback: str = ""
+    error_kind: str | None = None  # the StudentError kind, if the code did not answer
+
+    @property
+    def passed(self) -> bool:
+        return self.score >= 1.0
+
+
+@dataclass
+class ExerciseResult:
+    name: str
+    score: float
+    max_score: float
+    status: str
+    diagnosis: list[str]
+    feedback: str
+    cases: list[CaseResult]
+
+
+# -- drawing cases --------------------------------------------------------------
+
+class Draw:
+    """Random inputs for one case, from that case's own seed."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+
+    def dims(self, count: int, low: int = 2, high: int = 7) -> list[int]:
+        """``count`` distinct sizes, so a transposed result can never fit."""
+        return [int(v) for v in self.rng.choice(np.arange(low, high + 1), count, replace=False)]
+
+    def normal(self, *shape: int, scale: float = 1.0) -> np.ndarray:
+        return self.rng.normal(0.0, scale, shape)
+
+    def uniform(self, low: float, high: float, *shape: int) -> np.ndarray:
+        return self.rng.uniform(low, high, shape)
+
+    def integers(self, low: int, high: int, *shape: int) -> np.ndarray:
+        return self.rng.integers(low, high, shape)
+
+    def upstream(self, *shape: int) -> np.ndarray:
+        """A non-uniform upstream gradient: a backward that ignores it fails."""
+        return self.rng.normal(0.0, 1.0, shape) + self.rng.choice([-1.0, 1.0], shape)
+
+    def choice(self, options):
+        return options[int(self.rng.integers(len(options)))]
+
+
+@dataclass(frozen=True)
+class PreparedCase:
+    name: str
+    public: bool
+    params: dict[str, Any]
+    expected: dict[str, Any]
+    alternatives: dict[str, dict[str, Any]]  # misconception slug -> its outputs
+
+
+# -- declaring checks -----------------------------------------------------------
+
+class Check:
+    """The base of every exercise's check; subclasses override the hooks."""
+
+    assignment: str = ""
+    name: str = ""
+    points: float = 0.0
+    outputs: tuple[str, ...] = ("out",)
+    tolerance: float = 1e-4
+    hidden_repeats: int = 1  # hidden draws of each case kind
+    #: misconception slug -> one sentence that explains it and hints, never the solution
+    misconception_texts: dict[str, str] = {}
+
+    def cases(self, draw: Draw) -> Iterable[tuple[str, dict]]:
+        raise NotImplementedError
+
+    def reference(self, **params) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def run(self, student: "Student", **params) -> dict[str, Any]:
+        """Default: call the function with the params in order, unpack outputs."""
+        return student.call_outputs(self.name, *params.values(), names=self.outputs)
+
+    def misconceptions(self, **params) -> dict[str, dict[str, Any]]:
+        """Outputs of the classic wrong versions on this case, by slug."""
+        return {}
+
+    def context(self, **params) -> dict[str, float]:
+        """Named sizes (N, D, ...) that a wrong scale factor is named after."""
+        return {}
+
+    # -- machinery ---------------------------------------------------------------
+
+    def prepared_cases(self, seed: int | None, public_only: bool) -> list[PreparedCase]:
+        public = _prepare(type(self), PUBLIC_SEED, True)
+        if public_only or seed is None:
+            return public
+        return public + _prepare(type(self), seed, False)
+
+    def grade(self, sandbox: Sandbox, seed: int | None, public_only: bool = False) -> ExerciseResult:
+        results = [self.grade_case(sandbox, case) for case in self.prepared_cases(seed, public_only)]
+        return summarise(self, results)
+
+    def grade_case(self, sandbox: Sandbox, case: PreparedCase) -> CaseResult:
+        student = Student(sandbox, redact=not case.public)
+        try:
+            actual = self.run(student, **_copy(case.params))
+        except StudentError as error:
+            return CaseResult(case.name, case.public, 0.0, [_ERROR_DIAGNOSIS.get(error.kind,
+                              "exception")], student.describe_error(error), error.kind)
+        verdicts = {name: compare_output(name, actual.get(name, MISSING), case.expected[name],
+                                         tolerance=self.tolerance,
+                                         context=self.context(**case.params),
+                                         alternatives={slug: outs[name] for slug, outs in
+                                                       case.alternatives.items() if name in outs},
+                                         explain=self.misconception_texts,
+                                         redact=not case.public)
+                    for name in self.outputs}
+        return case_result(case, verdicts, student.violations)
+
+
+MISSING = object()
+
+_ERROR_DIAGNOSIS = {"not_implemented": "not_implemented", "missing": "not_implemented",
+                    "forbidden": "forbidden", "timeout": "timeout",
+                    "resource_limit": "resource_limit", "bad_output": "wrong_type"}
+
+
+def check(assignment: str, points: float, name: str | None = None):
+    """Register a Check subclass as the grading of one curriculum function."""
+    def register(cls: type[Check]) -> type[Check]:
+        cls.assignment, cls.points, cls.name = assignment, float(points), name or cls.__name__
+        REGISTRY[assignment][cls.name] = cls()
+        return cls
+    return register
+
+
+def checks_for(assignment: str) -> list[Check]:
+    import grader.checks.exercises  # noqa: F401  (registers every check)
+    return list(REGISTRY[assignment].values())
+
+
+@lru_cache(maxsize=None)
+def _prepare(check_type: type[Check], seed: int, public: bool) -> list[PreparedCase]:
+    """Draw a check's cases and compute their references, once per process."""
+    check = REGISTRY[check_type.assignment][check_type.name]
+    prepared = []
+    repeats = 1 if public else check.hidden_repeats
+    for repeat in range(repeats):
+        entropy = [seed, zlib.crc32(check.name.encode()), repeat, int(public)]
+        draw = Draw(np.random.default_rng(entropy))
+        for index, (label, params) in enumerate(check.cases(draw)):
+            name = f"{'public' if public else 'hidden'} {len(prepared) + 1}: {label}"
+            prepared.append(PreparedCase(name, public, params, check.reference(**_copy(params)),
+                                         check.misconceptions(**_copy(params))))
+    return prepared
+
+
+def _copy(params: dict) -> dict:
+    """The judge's inputs are never handed out: every use gets its own copy."""
+    return {k: v.copy() if isinstance(v, np.ndarray) else _copy_nested(v) for k, v in params.items()}
+
+
+def _copy_nested(value):
+    if isinstance(value, dict):
+        return _copy(value)
+    if isinstance(value, list):
+        return [_copy_nested(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    return value
+
+
+# -- calling student code ---------------------------------------------------------
+
+class Student:
+    """What a check's ``run`` uses to call the submission, and what it saw.
+
+    Every call checks that the arrays it sent came back unchanged, and that
+    the kept objects it passed (a layer's cache) were not modified either.
+    """
+
+    def __init__(self, sandbox: Sandbox, redact: bool):
+        self.sandbox, self.redact = sandbox, redact
+        self.violations: list[tuple[str, str]] = []  # (diagnosis, message)
+        self.current = ""
+
+    def call(self, function: str, *args, keep: bool = False, **kwargs):
+        """The value the function returned (with keep, also a handle to it)."""
+        self.current = function
+        reply = self.sandbox.call(function, *args, keep=keep, **kwargs)
+        self._check_unmutated(function, args, reply)
+        return (reply.value, reply.handle) if keep else reply.value
+
+    def call_outputs(self, function: str, *args, names: tuple[str, ...] | None = None, **kwargs):
+        value = self.call(function, *args, **kwargs)
+        return unpack(function, value, names)
+
+    def _check_unmutated(self, function, args, reply) -> None:
+        for position, (sent, after) in enumerate(zip(args, reply.args_after)):
+            if isinstance(sent, np.ndarray) and not _same_values(sent, after):
+                self.violations.append(("mutated_input", f"{function} modified its input array "
+                                        f"(argument {position + 1}); work on a copy instead"))
+        for before, after in zip(reply.kept_before, reply.kept_after):
+            if before is not None and not _same_structure(before, after):
+                self.violations.append(("mutated_input", f"{function} modified the cache it was "
+                                        "given; backward passes must only read it"))
+
+    def describe_error(self, error: StudentError) -> str:
+        what = self.current or "your code"
+        if error.kind in ("not_implemented", "missing"):
+            if error.kind == "missing":
+                return f"{error.message} is not defined in the submission"
+            return f"{what} is not implemented yet (it raised NotImplementedError)"
+        if error.kind == "forbidden":
+            return f"{what}: {error.message}"
+        if error.kind == "timeout":
+            return f"{what}: {error.message}"
+        where = f" at {error.where[-1]}" if error.where else ""
+        if self.redact:  # a hidden case's message may quote its inputs
+            return f"{what} raised {error.type_name or error.kind}{where}"
+        message = f": {error.message}" if error.message else ""
+        return f"{what} raised {error.type_name or error.kind}{message}{where}"
+
+
+class WrongShapeOfResult(StudentError):
+    def __init__(self, message: str):
+        super().__init__("wrong_type", message)
+
+
+def unpack(function: str, value, names: tuple[str, ...] | None) -> dict[str, Any]:
+    """Map a returned tuple onto the output names; one name takes the value whole."""
+    if names is None or len(names) == 1:
+        return {(names or ("out",))[0]: value}
+    if not isinstance(value, (tuple, list)) or len(value) != len(names):
+        got = f"a sequence of {len(value)}" if isinstance(value, (tuple, list)) else \
+            type(value).__name__
+        raise WrongShapeOfResult(f"{function} must return a tuple ({', '.join(names)}); "
+                                 f"it returned {got}")
+    return dict(zip(names, value))
+
+
+def _same_values(a, b) -> bool:
+    return isinstance(b, np.ndarray) and a.shape == b.shape and \
+        np.array_equal(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64),
+                       equal_nan=True)
+
+
+def _same_structure(a, b) -> bool:
+    if isinstance(a, np.ndarray):
+        return _same_values(a, b)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and \
+            all(_same_structure(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and \
+            all(_same_structure(a[k], b[k]) for k in a)
+    try:
+        return a == b or (a != a and b != b)
+    except Exception:
+        return False
+
+
+# -- verdicts into results ----------------------------------------------------------
+
+DIAGNOSIS_ORDER = ["forbidden", "timeout", "resource_limit", "not_implemented", "exception",
+                   "wrong_type", "mutated_input", "not_in_place", "shape_mismatch", "transposed",
+                   "not_reduced", "sign_flipped", "scaled", "nan_or_inf", "wrong_values"]
+
+
+def order_diagnosis(codes: Iterable[str]) -> list[str]:
+    """Most specific first: misconceptions, then the vocabulary's order."""
+    unique = list(dict.fromkeys(codes))
+    return sorted(unique, key=lambda c: (-1, c) if c.startswith("misconception:")
+                  else (DIAGNOSIS_ORDER.index(c) if c in DIAGNOSIS_ORDER else 99, c))
+
+
+def case_result(case: PreparedCase, verdicts: dict[str, Verdict],
+                violations: list[tuple[str, str]]) -> CaseResult:
+    passed = [v for v in verdicts.values() if v.passed]
+    score = len(passed) / len(verdicts)
+    diagnosis = [code for v in verdicts.values() for code in v.diagnosis]
+    messages = [v.message for v in verdicts.values() if not v.passed]
+    if violations:  # breaking the contract on inputs costs the whole case
+        score = 0.0
+        diagnosis = [code for code, _ in violations] + diagnosis
+        messages = [message for _, message in dict.fromkeys(violations)] + messages
+    return CaseResult(case.name, case.public, score, order_diagnosis(diagnosis),
+                      "; ".join(messages))
+
+
+def summarise(check: Check, results: list[CaseResult]) -> ExerciseResult:
+    fraction = sum(r.score for r in results) / len(results) if results else 0.0
+    score = min(check.points, round(check.points * fraction, 2))
+    if fraction < 1.0 and score == check.points:
+        score = round(check.points - 0.01, 2)  # never round a failed case up to full marks
+    kinds = {r.error_kind for r in results}
+    diagnosis = order_diagnosis(code for r in results for code in r.diagnosis)
+    if fraction >= 1.0:
+        status, diagnosis = "passed", []
+    elif kinds <= {"not_implemented", "missing"} and None not in kinds:
+        status = "not_attempted"
+    elif "forbidden" in kinds:
+        status = "forbidden"
+    elif score == 0 and "timeout" in kinds:
+        status = "timeout"
+    elif score == 0 and kinds - {None, "not_implemented", "missing"}:
+        status = "error"
+    else:
+        status = "partial" if score > 0 else "failed"
+    failed = [r for r in results if not r.passed]
+    passed_count = len(results) - len(failed)
+    if not failed:
+        feedback = f"All {len(results)} cases passed."
+    else:
+        feedback = f"{passed_count} of {len(results)} cases passed. {failed[0].name}: " \
+                   f"{failed[0].feedback}"
+    return ExerciseResult(check.name, score, check.points, status, diagnosis, feedback, results)

@@ -1,0 +1,379 @@
+"""03_backprop: layer forward and backward passes, losses, a two-layer MLP."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from grader.checks.core import Check, Draw, PreparedCase, Student, check, unpack
+from grader.checks.torchref import leaf, numpy, vjp
+from grader.sandbox.protocol import Handle
+
+A = "03_backprop"
+
+
+class LayerForward(Check):
+    """``name(*inputs, *options) -> (out, cache)``; graded on out."""
+
+    outputs = ("out",)
+    arrays: tuple[str, ...] = ("x",)  # the differentiable inputs, in call order
+
+    def torch_forward(self, *tensors, **options) -> torch.Tensor:
+        raise NotImplementedError
+
+    def split(self, params: dict) -> tuple[list, dict]:
+        arrays = [params[k] for k in self.arrays]
+        options = {k: v for k, v in params.items() if k not in self.arrays and k != "dout"}
+        return arrays, options
+
+    def reference(self, **params):
+        arrays, options = self.split(params)
+        return {"out": numpy(self.torch_forward(*map(leaf, arrays), **options))}
+
+    def run(self, student: Student, **params):
+        arrays, options = self.split(params)
+        value = student.call(self.name, *arrays, *options.values())
+        return {"out": unpack(self.name, value, ("out", "cache"))["out"]}
+
+
+class LayerBackward(Check):
+    """``name(dout, cache) -> grads``, with the cache of the student's own forward."""
+
+    layer: type[LayerForward]
+
+    @property
+    def outputs(self):
+        return tuple(f"d{k}" for k in self.layer.arrays)
+
+    def cases(self, draw: Draw):
+        for label, params in self.layer().cases(draw):
+            out = self.layer().reference(**params)["out"]
+            yield label, {**params, "dout": draw.upstream(*out.shape)}
+
+    def reference(self, **params):
+        layer = self.layer()
+        arrays, options = layer.split(params)
+        tensors = [leaf(a) for a in arrays]
+        grads = vjp(layer.torch_forward(*tensors, **options), params["dout"], *tensors)
+        return dict(zip(self.outputs, grads))
+
+    def run(self, student: Student, **params):
+        layer = self.layer()
+        arrays, options = layer.split(params)
+        forward_name = self.name.replace("_backward", "_forward")
+        value, handle = student.call(forward_name, *arrays, *options.values(), keep=True)
+        unpack(forward_name, value, ("out", "cache"))
+        return student.call_outputs(self.name, params["dout"], handle[1], names=self.outputs)
+
+    def context(self, **params):
+        return _batch_context(params)
+
+
+def _batch_context(params: dict) -> dict[str, float]:
+    x = params.get("x", params.get("logits", params.get("pred")))
+    return {"N": float(x.shape[0])} if x is not None and x.ndim >= 1 else {}
+
+
+# -- linear, relu, sigmoid, tanh -------------------------------------------------------
+
+@check(A, points=5)
+class linear_forward(LayerForward):
+    arrays = ("x", "w", "b")
+
+    def torch_forward(self, x, w, b):
+        return x @ w + b
+
+    def cases(self, draw):
+        for label in ("batch", "another batch"):
+            n, d, m = draw.dims(3)
+            yield label, dict(x=draw.normal(n, d), w=draw.normal(d, m), b=draw.normal(m))
+
+
+@check(A, points=10)
+class linear_backward(LayerBackward):
+    layer = linear_forward
+
+    def context(self, **params):
+        n, d = params["x"].shape
+        return {"N": float(n), "D": float(d), "M": float(params["w"].shape[1])}
+
+
+def _elementwise_cases(draw: Draw, scale: float = 1.0):
+    n, d = draw.dims(2)
+    yield "matrix", dict(x=draw.normal(n, d, scale=scale))
+    c, h, w = draw.dims(3)
+    yield "4-d array", dict(x=draw.normal(2, c, h, w, scale=scale))
+
+
+@check(A, points=3)
+class relu_forward(LayerForward):
+    def torch_forward(self, x):
+        return F.relu(x)
+
+    def cases(self, draw):
+        yield from _elementwise_cases(draw)
+
+
+@check(A, points=4)
+class relu_backward(LayerBackward):
+    layer = relu_forward
+
+    def cases(self, draw):
+        yield from super().cases(draw)
+        n, d = draw.dims(2)
+        x = np.round(draw.normal(n, d))  # many inputs exactly 0, where the gradient is 0
+        yield "inputs at exactly 0", dict(x=x, dout=draw.upstream(n, d))
+
+
+@check(A, points=3)
+class sigmoid_forward(LayerForward):
+    def torch_forward(self, x):
+        return torch.sigmoid(x)
+
+    def cases(self, draw):
+        yield from _elementwise_cases(draw, scale=3.0)
+
+
+@check(A, points=4)
+class sigmoid_backward(LayerBackward):
+    layer = sigmoid_forward
+
+
+@check(A, points=3)
+class tanh_forward(LayerForward):
+    def torch_forward(self, x):
+        return torch.tanh(x)
+
+    def cases(self, draw):
+        yield from _elementwise_cases(draw, scale=2.0)
+
+
+@check(A, points=4)
+class tanh_backward(LayerBackward):
+    layer = tanh_forward
+
+
+# -- losses ------------------------------------------------------------------------
+
+@check(A, points=8)
+class softmax_cross_entropy(Check):
+    outputs = ("loss", "dlogits")
+    misconception_texts = {
+        "not_divided_by_n": "the loss is the mean over the batch, so each example's gradient "
+                            "carries a factor 1/N.",
+    }
+
+    def cases(self, draw):
+        for label, scale in (("small logits", 1.0), ("logits of magnitude 1e3", 1e3)):
+            n, c = draw.dims(2, low=2, high=8)
+            yield label, dict(logits=draw.normal(n, c, scale=scale),
+                              y=draw.integers(0, c, n))
+
+    def reference(self, logits, y):
+        lt = leaf(logits)
+        loss = F.cross_entropy(lt, torch.tensor(y, dtype=torch.long))
+        (dlogits,) = torch.autograd.grad(loss, lt)
+        return {"loss": float(loss.detach()), "dlogits": numpy(dlogits)}
+
+    def misconceptions(self, logits, y):
+        return {"not_divided_by_n": {"dlogits": self.reference(logits, y)["dlogits"] *
+                                     logits.shape[0]}}
+
+    def context(self, **params):
+        n, c = params["logits"].shape
+        return {"N": float(n), "C": float(c)}
+
+
+@check(A, points=3)
+class mse_loss(Check):
+    outputs = ("loss", "dpred")
+
+    def cases(self, draw):
+        for label in ("matrix", "vector"):
+            shape = draw.dims(2) if label == "matrix" else draw.dims(1, low=3, high=9)
+            yield label, dict(pred=draw.normal(*shape), target=draw.normal(*shape))
+
+    def reference(self, pred, target):
+        pt = leaf(pred)
+        loss = F.mse_loss(pt, leaf(target, grad=False))
+        (dpred,) = torch.autograd.grad(loss, pt)
+        return {"loss": float(loss.detach()), "dpred": numpy(dpred)}
+
+    def context(self, pred, target):
+        return {"N": float(pred.size), "2": 2.0}
+
+
+# -- the two-layer network ------------------------------------------------------------
+
+MLP_KEYS = ("W1", "b1", "W2", "b2")
+MLP_STAGES = ("linear_forward", "relu_forward", "softmax_cross_entropy", "relu_backward",
+              "linear_backward")
+
+
+class ReferenceStages:
+    """Correct layers that run in the judge, offered to student code as callbacks.
+
+    Caches stay in the judge; student code only holds a handle to them, so
+    nothing correct ever enters the sandbox.
+    """
+
+    def __init__(self):
+        self.caches: list = []
+
+    def _keep(self, cache) -> Handle:
+        self.caches.append(cache)
+        return Handle("judge", len(self.caches) - 1)
+
+    def _cache(self, handle):
+        if not isinstance(handle, Handle) or handle.side != "judge" or \
+                not 0 <= handle.number < len(self.caches):
+            from grader.sandbox.runner import CallbackRefused
+            raise CallbackRefused("that cache did not come from the matching forward pass")
+        return self.caches[handle.number]
+
+    def linear_forward(self, x, w, b):
+        return x @ w + b, self._keep((x, w))
+
+    def linear_backward(self, dout, cache):
+        x, w = self._cache(cache)
+        return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+
+    def relu_forward(self, x):
+        return np.maximum(x, 0.0), self._keep(x)
+
+    def relu_backward(self, dout, cache):
+        return dout * (self._cache(cache) > 0)
+
+    def softmax_cross_entropy(self, logits, y):
+        reference = softmax_cross_entropy().reference(np.asarray(logits, dtype=float),
+                                                      np.asarray(y, dtype=np.int64))
+        return reference["loss"], reference["dlogits"]
+
+    def callbacks(self) -> dict:
+        return {name: getattr(self, name) for name in MLP_STAGES}
+
+
+@check(A, points=10)
+class mlp_loss(Check):
+    outputs = ("loss",) + tuple(f"d{k}" for k in MLP_KEYS)
+
+    def cases(self, draw):
+        for label in ("batch", "another batch"):
+            n, d, h, c = draw.dims(4, low=2, high=9)
+            params = {"W1": draw.normal(d, h), "b1": draw.normal(h, scale=0.5),
+                      "W2": draw.normal(h, c), "b2": draw.normal(c, scale=0.5)}
+            yield label, dict(params=params, x=draw.normal(n, d), y=draw.integers(0, c, n))
+
+    def reference(self, params, x, y):
+        tensors = {k: leaf(v) for k, v in params.items()}
+        hidden = F.relu(leaf(x, grad=False) @ tensors["W1"] + tensors["b1"])
+        logits = hidden @ tensors["W2"] + tensors["b2"]
+        loss = F.cross_entropy(logits, torch.tensor(y, dtype=torch.long))
+        grads = torch.autograd.grad(loss, [tensors[k] for k in MLP_KEYS])
+        return {"loss": float(loss.detach()), **{f"d{k}": numpy(g) for k, g in zip(MLP_KEYS, grads)}}
+
+    def run(self, student: Student, params, x, y, substitute=()):
+        stages = ReferenceStages()
+        value = student.call(self.name, params, x, y,
+                             substitute={name: (name, False) for name in substitute},
+                             callbacks=stages.callbacks())
+        loss, grads = unpack(self.name, value, ("loss", "grads")).values()
+        if not isinstance(grads, dict):
+            return {"loss": loss}
+        return {"loss": loss, **{f"d{k}": grads.get(k) for k in MLP_KEYS if k in grads}}
+
+    def grade_case(self, sandbox, case: PreparedCase):
+        """A wrong mlp_loss may only be echoing a wrong layer: find out which.
+
+        The layers are graded on their own; here they are swapped for
+        correct ones, all together, then one at a time, and mlp_loss keeps
+        its credit when its own composition is right.
+        """
+        result = super().grade_case(sandbox, case)
+        if result.passed or result.error_kind in ("not_implemented", "missing"):
+            return result
+        if not self._passes(sandbox, case, MLP_STAGES):
+            return result
+        culprits = [stage for stage in MLP_STAGES if self._passes(sandbox, case, (stage,))]
+        blamed = ", ".join(culprits) if culprits else "several of the layers"
+        result.score, result.diagnosis, result.error_kind = 1.0, [], None
+        result.feedback = (f"mlp_loss itself is right: with correct layers it gives the right "
+                           f"answer; its result was wrong because of {blamed} (graded there)")
+        return result
+
+    def _passes(self, sandbox, case: PreparedCase, stages) -> bool:
+        from grader.checks.compare import compare_output
+        from grader.sandbox.runner import StudentError
+
+        student = Student(sandbox, redact=True)
+        try:
+            actual = self.run(student, **case.params, substitute=stages)
+        except StudentError:
+            return False
+        return all(compare_output(n, actual.get(n), case.expected[n],
+                                  tolerance=self.tolerance).passed for n in self.outputs)
+
+    def context(self, x, **params):
+        return {"N": float(x.shape[0])}
+
+
+# -- convolution, pooling, batch norm -------------------------------------------------
+
+@check(A, points=6)
+class conv2d_forward(LayerForward):
+    arrays = ("x", "w", "b")
+
+    def torch_forward(self, x, w, b, stride, padding):
+        return F.conv2d(x, w, b, stride=stride, padding=padding)
+
+    def cases(self, draw):
+        for label, stride, padding in (("stride 1, no padding", 1, 0),
+                                       ("stride 2, padding 1", 2, 1)):
+            c, f = draw.dims(2, low=1, high=4)
+            kh, kw = draw.dims(2, low=2, high=3) if draw.rng.random() < 0.5 else (3, 3)
+            h, w = draw.dims(2, low=5, high=8)
+            yield label, dict(x=draw.normal(2, c, h, w), w=draw.normal(f, c, kh, kw),
+                              b=draw.normal(f), stride=stride, padding=padding)
+
+
+@check(A, points=10)
+class conv2d_backward(LayerBackward):
+    layer = conv2d_forward
+
+
+@check(A, points=4)
+class maxpool2d_forward(LayerForward):
+    def torch_forward(self, x, kernel_size, stride):
+        return F.max_pool2d(x, kernel_size, stride)
+
+    def cases(self, draw):
+        for label, kernel, stride in (("2x2 windows, stride 2", 2, 2),
+                                      ("overlapping 3x3 windows, stride 2", 3, 2),
+                                      ("overlapping 2x2 windows, stride 1", 2, 1)):
+            c = int(draw.integers(1, 4))
+            h, w = draw.dims(2, low=5, high=8)
+            yield label, dict(x=draw.normal(2, c, h, w), kernel_size=kernel, stride=stride)
+
+
+@check(A, points=8)
+class maxpool2d_backward(LayerBackward):
+    layer = maxpool2d_forward
+
+
+@check(A, points=5)
+class batchnorm_forward(LayerForward):
+    arrays = ("x", "gamma", "beta")
+
+    def torch_forward(self, x, gamma, beta, eps):
+        return F.batch_norm(x, None, None, gamma, beta, training=True, eps=eps)
+
+    def cases(self, draw):
+        for label, eps in (("batch", 1e-5), ("batch, eps 0.1", 0.1)):
+            n, d = draw.dims(2, low=3, high=8)
+            yield label, dict(x=draw.normal(n, d, scale=2.0) + draw.normal(d),
+                              gamma=draw.normal(d), beta=draw.normal(d), eps=eps)
+
+
+@check(A, points=10)
+class batchnorm_backward(LayerBackward):
+    layer = batchnorm_forward

@@ -1,0 +1,112 @@
+"""The grader as a pytest plugin: every declared check becomes a test.
+
+``python -m grader grade`` runs pytest with this plugin on ``run_checks.py``;
+an instructor can run the same thing with plain pytest, and write checks of
+their own against the ``student`` fixture:
+
+    pytest -p grader.pytest_plugin --assignment 03_backprop \\
+        --submission alice.py --submission bob.ipynb "$(python -c 'import grader.run_checks as m; print(m.__file__)')"
+
+    def test_relu_keeps_shape(student):
+        out, _ = student.call("relu_forward", np.zeros((2, 3)))
+        assert out.shape == (2, 3)
+
+Items are grouped by submission (a session-scoped parameter), so each
+submission's sandbox is started once and closed before the next one's.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import pytest
+
+from grader.checks.core import ASSIGNMENTS, Student, checks_for
+from grader.sandbox.runner import Sandbox
+from grader.submission import Submission, load
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("grader", "grading student submissions")
+    group.addoption("--assignment", choices=ASSIGNMENTS, help="the assignment to grade")
+    group.addoption("--submission", action="append", default=[],
+                    help="a student's .py, .ipynb or folder (repeatable)")
+    group.addoption("--grading-seed", type=int, default=None,
+                    help="seed of the hidden cases (default: a fresh secret one)")
+    group.addoption("--public-only", action="store_true", help="grade the public cases only")
+
+
+@dataclass(frozen=True)
+class Grading:
+    """The settings of one grading run, shared by every test."""
+
+    assignment: str
+    submissions: tuple[str, ...]
+    seed: int | None
+    public_only: bool
+
+
+def pytest_configure(config):
+    assignment = config.getoption("assignment")
+    if assignment is None:
+        return
+    seed = config.getoption("grading_seed")
+    if seed is None and not config.getoption("public_only"):
+        seed = secrets.randbelow(2**31)
+    config.grading = Grading(assignment, tuple(config.getoption("submission")), seed,
+                             config.getoption("public_only"))
+
+
+def pytest_generate_tests(metafunc):
+    grading: Grading | None = getattr(metafunc.config, "grading", None)
+    if grading is None:
+        return
+    if "exercise" in metafunc.fixturenames:
+        checks = checks_for(grading.assignment)
+        metafunc.parametrize("exercise", checks, ids=[c.name for c in checks])
+    if "submission" in metafunc.fixturenames:
+        metafunc.parametrize("submission", range(len(grading.submissions)), indirect=True,
+                             scope="session", ids=[f"submission{i}" for i in
+                                                   range(len(grading.submissions))])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Keep a submission's tests on one xdist worker, so it has one sandbox."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "submission" in callspec.params:
+            item.add_marker(pytest.mark.xdist_group(name=f"submission{callspec.params['submission']}"))
+
+
+@dataclass
+class GradedSubmission:
+    index: int
+    loaded: Submission
+    sandbox: Sandbox | None
+
+
+@pytest.fixture(scope="session")
+def grading(request) -> Grading:
+    grading = getattr(request.config, "grading", None)
+    if grading is None:
+        pytest.skip("no --assignment given")
+    return grading
+
+
+@pytest.fixture(scope="session")
+def submission(request, grading) -> GradedSubmission:
+    index = request.param
+    loaded = load(grading.submissions[index], grading.assignment)
+    sandbox = Sandbox(loaded.source) if loaded.source is not None else None
+    yield GradedSubmission(index, loaded, sandbox)
+    if sandbox is not None:
+        sandbox.close()
+
+
+@pytest.fixture
+def student(submission) -> Student:
+    """The submission's functions, callable from an instructor's own tests."""
+    if submission.sandbox is None:
+        pytest.fail(submission.loaded.error)
+    return Student(submission.sandbox, redact=False)

@@ -1,0 +1,57 @@
+"""The report object of the grading contract (../spec/report.md), as dataclasses."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from grader.checks.core import CaseResult, ExerciseResult
+
+
+@dataclass
+class SubmissionReport:
+    submission: str
+    assignment: str
+    score: float
+    max_score: float
+    exercises: list[ExerciseResult]
+    # beyond the contract's fields, for reproducing and trusting the run
+    seed: int | None = None
+    public_only: bool = False
+    sandbox: str = "bubblewrap"
+    error: str | None = None  # why the submission could not be read at all
+
+    def to_json(self) -> dict:
+        data = {"submission": self.submission, "assignment": self.assignment,
+                "score": round(self.score, 2), "max_score": self.max_score,
+                "exercises": [exercise_json(e) for e in self.exercises],
+                "seed": self.seed, "public_only": self.public_only, "sandbox": self.sandbox}
+        if self.error:
+            data["error"] = self.error
+        return data
+
+
+def exercise_json(result: ExerciseResult) -> dict:
+    return {"name": result.name, "score": result.score, "max_score": result.max_score,
+            "status": result.status, "diagnosis": list(result.diagnosis),
+            "feedback": result.feedback,
+            "cases": [{"name": c.name, "passed": c.passed, "feedback": c.feedback}
+                      for c in result.cases]}
+
+
+def exercise_to_wire(result: ExerciseResult) -> str:
+    """An exercise result as JSON, to cross from a pytest worker to the CLI."""
+    return json.dumps(asdict(result))
+
+
+def exercise_from_wire(text: str) -> ExerciseResult:
+    data = json.loads(text)
+    data["cases"] = [CaseResult(**case) for case in data["cases"]]
+    return ExerciseResult(**data)
+
+
+def build(submission: str, assignment: str, exercises: list[ExerciseResult], **extra
+          ) -> SubmissionReport:
+    return SubmissionReport(submission, assignment,
+                            score=round(sum(e.score for e in exercises), 2),
+                            max_score=round(sum(e.max_score for e in exercises), 2),
+                            exercises=exercises, **extra)

@@ -1,0 +1,44 @@
+"""The readable table of a grading run, for the terminal."""
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+from grader.report.model import SubmissionReport
+
+STATUS_STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "red",
+                "timeout": "magenta", "not_attempted": "dim", "forbidden": "magenta"}
+
+
+def print_reports(reports: list[SubmissionReport], stream: TextIO, detail: bool = True) -> None:
+    console = Console(file=stream, width=max(100, Console(file=stream).width), soft_wrap=False)
+    for report in reports:
+        title = f"{report.submission}  [bold]{report.score:g} / {report.max_score:g}[/bold]"
+        if report.sandbox == "none":
+            title += "  [bold red]UNSANDBOXED: student code ran with process limits only[/]"
+        table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+        table.add_column("exercise")
+        table.add_column("score", justify="right")
+        table.add_column("status")
+        if detail:
+            table.add_column("feedback", overflow="fold", max_width=90)
+        for exercise in report.exercises:
+            style = STATUS_STYLE.get(exercise.status, "")
+            row = [exercise.name, f"{exercise.score:g}/{exercise.max_score:g}",
+                   f"[{style}]{exercise.status}[/]"]
+            if detail:
+                diagnosis = f"[{', '.join(exercise.diagnosis)}] " if exercise.diagnosis else ""
+                row.append("" if exercise.status == "passed" else diagnosis + exercise.feedback)
+            table.add_row(*row)
+        if report.error:
+            console.print(f"[red]{report.submission}: {report.error}[/]")
+        console.print(table)
+    if len(reports) > 1:
+        summary = Table(title="class summary", title_justify="left")
+        summary.add_column("submission")
+        summary.add_column("score", justify="right")
+        for report in reports:
+            summary.add_row(report.submission, f"{report.score:g} / {report.max_score:g}")
+        console.print(summary)

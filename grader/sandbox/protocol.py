@@ -1,0 +1,206 @@
+"""The wire format between the judge and a sandboxed worker: data only.
+
+Every message is one frame: a 4-byte big-endian length, then UTF-8 JSON.
+Arrays travel as ``.npy`` bytes (base64) and are loaded with
+``allow_pickle=False``; dicts, lists, numbers and strings travel as JSON.
+Nothing is ever pickled, so a hostile worker can send wrong data but can
+never make the judge run code.
+
+This module runs on both sides of the sandbox wall, so it imports only the
+standard library and NumPy, never the rest of the grader.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import selectors
+import struct
+import time
+
+import numpy as np
+
+MAX_FRAME_BYTES = 64 * 2**20
+_HEADER = struct.Struct(">I")
+
+
+class ProtocolError(Exception):
+    """The other side sent something that is not a well-formed frame."""
+
+
+class Deadline(Exception):
+    """No complete frame arrived before the deadline."""
+
+
+class Closed(ProtocolError):
+    """The other side closed the channel (the worker died)."""
+
+
+class Handle:
+    """An object that stays on one side of the wall, named by its number.
+
+    ``side`` is ``"worker"`` for objects the student's code made (a layer
+    cache) and ``"judge"`` for objects the judge keeps (a reference cache
+    handed to student code through a callback).
+    """
+
+    __slots__ = ("side", "number", "item")
+
+    def __init__(self, side: str, number: int, item: int | None = None):
+        self.side, self.number, self.item = side, number, item
+
+    def __getitem__(self, item: int) -> "Handle":
+        """The element ``item`` of the object, e.g. the cache in (out, cache)."""
+        return Handle(self.side, self.number, item)
+
+    def __repr__(self) -> str:
+        return f"<{self.side} object #{self.number}>"
+
+
+class Callback:
+    """A function argument that the worker calls back into the judge."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+class Opaque:
+    """Stands for a value of a type the wire does not carry."""
+
+    __slots__ = ("type_name",)
+
+    def __init__(self, type_name: str):
+        self.type_name = type_name
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} object>"
+
+
+_NUMERIC_KINDS = "biuf"  # bool, int, unsigned, float: what grading can use
+
+
+def encode(value):
+    """Turn a value into JSON-ready data; unknown types become Opaque tags."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)) and type(value) in (int, float):
+        return value
+    if isinstance(value, np.ndarray) and type(value) is np.ndarray:
+        if value.dtype.kind not in _NUMERIC_KINDS:
+            return {"$opaque": f"ndarray of dtype {value.dtype}"}
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(value), allow_pickle=False)
+        return {"$nd": base64.b64encode(buffer.getvalue()).decode("ascii")}
+    if isinstance(value, np.generic) and value.dtype.kind in _NUMERIC_KINDS:
+        return {"$scalar": value.item(), "dtype": str(value.dtype)}
+    if type(value) in (list, tuple):
+        return {"$seq": [encode(item) for item in value], "tuple": type(value) is tuple}
+    if type(value) is dict and all(type(key) is str for key in value):
+        return {"$dict": {key: encode(item) for key, item in value.items()}}
+    if type(value) is Handle:
+        return {"$handle": value.number, "side": value.side, "item": value.item}
+    if type(value) is Callback:
+        return {"$callback": value.name}
+    if type(value) is Opaque:
+        return {"$opaque": value.type_name}
+    return {"$opaque": type(value).__name__}
+
+
+class Scalar(float):
+    """A NumPy scalar as it arrived: a float that remembers its dtype."""
+
+    dtype: str = "float64"
+
+
+def decode(data):
+    """The inverse of encode; strict about shape of the data it accepts."""
+    if data is None or isinstance(data, (bool, int, float, str)):
+        return data
+    if isinstance(data, list):
+        raise ProtocolError("bare JSON list")
+    if not isinstance(data, dict) or len(data) == 0:
+        raise ProtocolError("malformed value")
+    if "$nd" in data:
+        raw = base64.b64decode(data["$nd"], validate=True)
+        array = np.load(io.BytesIO(raw), allow_pickle=False)
+        if type(array) is not np.ndarray or array.dtype.kind not in _NUMERIC_KINDS:
+            raise ProtocolError("array of a non-numeric dtype")
+        return array
+    if "$scalar" in data:
+        value = data["$scalar"]
+        if type(value) not in (bool, int, float):
+            raise ProtocolError("malformed scalar")
+        scalar = Scalar(value)
+        scalar.dtype = str(data.get("dtype", "float64"))
+        return scalar
+    if "$seq" in data:
+        items = [decode(item) for item in data["$seq"]]
+        return tuple(items) if data.get("tuple") else items
+    if "$dict" in data:
+        return {str(key): decode(item) for key, item in data["$dict"].items()}
+    if "$handle" in data:
+        number, side, item = data["$handle"], data.get("side"), data.get("item")
+        if type(number) is not int or side not in ("worker", "judge"):
+            raise ProtocolError("malformed handle")
+        if item is not None and type(item) is not int:
+            raise ProtocolError("malformed handle")
+        return Handle(side, number, item)
+    if "$callback" in data:
+        return Callback(str(data["$callback"]))
+    if "$opaque" in data:
+        return Opaque(str(data["$opaque"])[:80])
+    raise ProtocolError("unknown value tag")
+
+
+def pack(message: dict) -> bytes:
+    body = json.dumps(message, allow_nan=True, separators=(",", ":")).encode("utf-8")
+    if len(body) > MAX_FRAME_BYTES:
+        raise ProtocolError(f"frame of {len(body)} bytes is over the limit")
+    return _HEADER.pack(len(body)) + body
+
+
+def write_frame(fd: int, message: dict) -> None:
+    data = memoryview(pack(message))
+    while data:
+        written = os.write(fd, data)
+        data = data[written:]
+
+
+def read_frame(fd: int, deadline: float | None = None) -> dict:
+    """Read one frame from a file descriptor, giving up at ``deadline``.
+
+    ``deadline`` is a ``time.monotonic()`` value; None waits for ever (the
+    worker side, whose judge is trusted).
+    """
+    header = _read_exactly(fd, _HEADER.size, deadline)
+    (length,) = _HEADER.unpack(header)
+    if length > MAX_FRAME_BYTES:
+        raise ProtocolError(f"frame of {length} bytes announced, over the limit")
+    body = _read_exactly(fd, length, deadline)
+    try:
+        message = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ProtocolError(f"frame is not JSON: {error}") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("frame is not a JSON object")
+    return message
+
+
+def _read_exactly(fd: int, count: int, deadline: float | None) -> bytes:
+    chunks, remaining = [], count
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while remaining:
+            if deadline is not None:
+                timeout = deadline - time.monotonic()
+                if timeout <= 0 or not selector.select(timeout):
+                    raise Deadline()
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                raise Closed("channel closed")
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    return b"".join(chunks)

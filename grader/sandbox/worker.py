@@ -1,0 +1,303 @@
+"""The worker: the only process that runs student code.
+
+It is started inside the sandbox as ``python -I -S worker.py LIBDIR SUBMISSION``
+with the request channel on fd 3 and the reply channel on fd 4. It loads the
+submission, then answers the judge's requests one at a time: call a student
+function on inputs the judge sent, and send back what came out, as plain
+data. It decides nothing: every verdict is the judge's, so nothing a student
+does in here can do more than return wrong data.
+"""
+from __future__ import annotations
+
+import importlib.abc
+import importlib.util
+import operator
+import os
+import sys
+import traceback
+import types
+
+REQUESTS, REPLIES = 3, 4
+FORBIDDEN = ("torch", "jax", "jaxlib", "tensorflow", "autograd", "mxnet", "paddle",
+             "tinygrad", "micrograd", "theano", "chainer", "keras", "sympy")
+MAX_MESSAGE = 400
+
+
+class ForbiddenImport(ImportError):
+    pass
+
+
+class _ForbiddenModule(types.ModuleType):
+    """What ``import torch`` gives: a module whose every use fails clearly.
+
+    The import itself succeeds so that only the functions that use the
+    library lose their credit, as the curriculum says.
+    """
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _ForbiddenModule(f"{self.__name__}.{name}")
+
+    def __call__(self, *args, **kwargs):
+        raise ForbiddenImport(f"'{self.__name__.split('.')[0]}' is not allowed in graded code: "
+                              "use NumPy only")
+
+
+class _ForbidLibraries(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """A clear message for a policy; the sandbox, not this, keeps torch out."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split(".")[0] in FORBIDDEN:
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        return _ForbiddenModule(spec.name)
+
+    def exec_module(self, module):
+        pass
+
+
+def main() -> None:
+    libdir, submission_path = sys.argv[1], sys.argv[2]
+    sys.path.insert(0, libdir)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    global np, protocol
+    import numpy as np
+    import protocol
+
+    sys.meta_path.insert(0, _ForbidLibraries())
+    Worker(submission_path).serve()
+
+
+class Worker:
+    def __init__(self, submission_path: str):
+        self.submission_path = submission_path
+        self.module = None
+        self.kept: dict[int, object] = {}
+
+    def serve(self) -> None:
+        while True:
+            try:
+                request = protocol.read_frame(REQUESTS)
+            except protocol.Closed:
+                return
+            op = request.get("op")
+            try:
+                reply = getattr(self, f"op_{op}")(request)
+            except BaseException as error:  # the student's code may raise anything
+                reply = {"error": describe_error(error, self.submission_path)}
+            self.send(reply)
+
+    def send(self, reply: dict) -> None:
+        try:
+            protocol.write_frame(REPLIES, reply)
+        except (protocol.ProtocolError, ValueError, TypeError) as error:
+            protocol.write_frame(REPLIES, {"error": {"kind": "bad_output",
+                                                     "message": str(error)[:MAX_MESSAGE]}})
+
+    # -- requests -----------------------------------------------------------
+
+    def op_load(self, request: dict) -> dict:
+        spec = importlib.util.spec_from_file_location("submission", self.submission_path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["submission"] = module
+        spec.loader.exec_module(module)
+        self.module = module
+        names = sorted(name for name in vars(module) if not name.startswith("_"))
+        return {"ok": True, "names": names}
+
+    def op_call(self, request: dict) -> dict:
+        function = self.function(request["function"])
+        args = [self.resolve(protocol.decode(a)) for a in request.get("args", [])]
+        kwargs = {k: self.resolve(protocol.decode(v)) for k, v in request.get("kwargs", {}).items()}
+        before = [self.snapshot(a) for a in request.get("args", [])]
+        with self.substituted(request.get("substitute", {})):
+            result = function(*args, **kwargs)
+        reply = {"result": protocol.encode(result),
+                 "args_after": [protocol.encode(a) for a in args],
+                 "kwargs_after": {k: protocol.encode(v) for k, v in kwargs.items()},
+                 "kept_before": before,
+                 "kept_after": [self.snapshot(a) for a in request.get("args", [])]}
+        if request.get("keep"):
+            number = len(self.kept)
+            self.kept[number] = result
+            reply["handle"] = number
+        return reply
+
+    def op_steps(self, request: dict) -> dict:
+        """Run an optimizer step several times on the same params dict.
+
+        Records after every step what the judge needs to tell an update in
+        place from a rebinding: the current arrays, and the values of the
+        arrays the params dict held before the first step.
+        """
+        function = self.function(request["function"])
+        params = protocol.decode(request["params"])
+        originals = dict(params)
+        state: dict = {}
+        kwargs = protocol.decode(request.get("kwargs", {"$dict": {}}))
+        steps = []
+        for encoded_grads in request["grads"]:
+            grads = protocol.decode(encoded_grads)
+            args = (params, grads, state) if request.get("with_state") else (params, grads)
+            returned = function(*args, **kwargs)
+            steps.append({
+                "params": protocol.encode(params),
+                "same_object": {k: params.get(k) is originals[k] for k in originals},
+                "originals": protocol.encode(originals),
+                "grads_after": protocol.encode(grads),
+                "returned": protocol.encode(returned),
+            })
+        return {"steps": steps}
+
+    _BINARY = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
+               "truediv": operator.truediv, "pow": operator.pow}
+
+    def op_value_graph(self, request: dict) -> dict:
+        """Build an expression with the student's Value, run backward once.
+
+        Each node is ``[op, operand, ...]``: an operand is ``{"node": i}``
+        (an earlier node) or ``{"const": c}`` (a plain number, on either side).
+        """
+        value_class = self.function("Value")
+        nodes = []
+        for op, *operands in request["nodes"]:
+            args = [nodes[o["node"]] if "node" in o else o["const"] for o in operands]
+            if op == "leaf":
+                nodes.append(value_class(*args))
+            elif op in self._BINARY:
+                nodes.append(self._BINARY[op](*args))
+            elif op == "neg":
+                nodes.append(-args[0])
+            else:
+                nodes.append(getattr(args[0], op)())
+        nodes[-1].backward()
+        return {"data": [protocol.encode(getattr(n, "data", None)) for n in nodes],
+                "grad": [protocol.encode(getattr(n, "grad", None)) for n in nodes]}
+
+    # -- helpers --------------------------------------------------------------
+
+    def function(self, name: str):
+        if self.module is None:
+            raise RuntimeError("submission not loaded")
+        try:
+            return getattr(self.module, name)
+        except AttributeError:
+            raise MissingName(name) from None
+
+    def resolve(self, value):
+        """Swap the wire's stand-ins for live objects."""
+        if isinstance(value, protocol.Handle) and value.side == "worker":
+            obj = self.kept[value.number]
+            return obj if value.item is None else obj[value.item]
+        if isinstance(value, protocol.Callback):
+            return callback_proxy(value.name)
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.resolve(v) for v in value)
+        if isinstance(value, dict):
+            if set(value) == {"$rng"}:
+                return np.random.default_rng(int(value["$rng"]))
+            return {k: self.resolve(v) for k, v in value.items()}
+        return value
+
+    def snapshot(self, encoded_arg):
+        """The contents of a kept object an argument points at, to catch mutation."""
+        value = protocol.decode(encoded_arg)
+        if isinstance(value, protocol.Handle) and value.side == "worker":
+            return protocol.encode(self.resolve(value))
+        return None
+
+    def substituted(self, substitute: dict):
+        return _Substituted(self.module, {name: callback_proxy(callback, update)
+                                          for name, (callback, update) in substitute.items()})
+
+
+class MissingName(Exception):
+    pass
+
+
+class _Substituted:
+    """Swap some of the submission's globals for callbacks, for one call."""
+
+    _ABSENT = object()
+
+    def __init__(self, module, replacements: dict):
+        self.module, self.replacements, self.saved = module, replacements, {}
+
+    def __enter__(self):
+        for name, replacement in self.replacements.items():
+            self.saved[name] = getattr(self.module, name, self._ABSENT)
+            setattr(self.module, name, replacement)
+
+    def __exit__(self, *exc):
+        for name, old in self.saved.items():
+            if old is self._ABSENT:
+                delattr(self.module, name)
+            else:
+                setattr(self.module, name, old)
+
+
+class CallbackFailed(Exception):
+    pass
+
+
+def callback_proxy(name: str, update_in_place: bool = False):
+    """A function that asks the judge to compute ``name`` on its arguments.
+
+    With ``update_in_place`` the judge's result is a dict of new values for
+    the arrays of the first argument, written into them in place (how a
+    reference optimizer step reaches the student's params).
+    """
+    def proxy(*args, **kwargs):
+        protocol.write_frame(REPLIES, {"callback": name,
+                                       "args": [protocol.encode(a) for a in args],
+                                       "kwargs": {k: protocol.encode(v) for k, v in kwargs.items()}})
+        reply = protocol.read_frame(REQUESTS)
+        if "error" in reply:
+            raise CallbackFailed(str(reply["error"])[:MAX_MESSAGE])
+        result = protocol.decode(reply["result"])
+        if update_in_place:
+            for key, new in result.items():
+                args[0][key][...] = new
+            return None
+        return result
+
+    proxy.__name__ = name
+    return proxy
+
+
+def describe_error(error: BaseException, submission_path: str) -> dict:
+    if isinstance(error, NotImplementedError):
+        kind = "not_implemented"
+    elif isinstance(error, ForbiddenImport):
+        kind = "forbidden"
+    elif isinstance(error, MissingName):
+        kind = "missing"
+    elif isinstance(error, (MemoryError, RecursionError)):
+        kind = "resource_limit"
+    elif isinstance(error, SyntaxError) and error.filename == submission_path:
+        kind = "syntax"
+    else:
+        kind = "exception"
+    where = [f"line {frame.lineno}, in {frame.name}: {(frame.line or '').strip()}"
+             for frame in traceback.extract_tb(error.__traceback__)
+             if frame.filename == submission_path]
+    if kind == "syntax":
+        where = [f"line {error.lineno}: {(error.text or '').strip()}"]
+    return {"kind": kind, "type": type(error).__name__,
+            "message": _safe_str(error)[:MAX_MESSAGE], "where": where[-3:]}
+
+
+def _safe_str(error: BaseException) -> str:
+    try:
+        return str(error)
+    except BaseException:
+        return "<unprintable>"
+
+
+if __name__ == "__main__":
+    main()
