@@ -159,7 +159,7 @@ class Check:
                                          explain=self.misconception_texts,
                                          redact=not case.public)
                     for name in self.outputs}
-        return case_result(case, verdicts, student.violations)
+        return case_result(case, verdicts, student.violations, student.notes)
 
 
 MISSING = object()
@@ -226,13 +226,20 @@ class Student:
     def __init__(self, sandbox: Sandbox, redact: bool):
         self.sandbox, self.redact = sandbox, redact
         self.violations: list[tuple[str, str]] = []  # (diagnosis, message)
+        self.notes: list[str] = []  # said with a failed case's feedback
         self.current = ""
 
-    def call(self, function: str, *args, keep: bool = False, **kwargs):
-        """The value the function returned (with keep, also a handle to it)."""
+    def call(self, function: str, *args, keep: bool = False, graded: bool = True, **kwargs):
+        """The value the function returned (with keep, also a handle to it).
+
+        ``graded=False`` marks a call made only to set up another, such as
+        the forward pass whose cache a backward pass needs: what it does
+        wrong is held against its own exercise, not this one.
+        """
         self.current = function
         reply = self.sandbox.call(function, *args, keep=keep, **kwargs)
-        self._check_unmutated(function, args, reply)
+        if graded:
+            self._check_unmutated(function, args, reply)
         return (reply.value, reply.handle) if keep else reply.value
 
     def call_outputs(self, function: str, *args, names: tuple[str, ...] | None = None, **kwargs):
@@ -241,7 +248,7 @@ class Student:
 
     def _check_unmutated(self, function, args, reply) -> None:
         for position, (sent, after) in enumerate(zip(args, reply.args_after)):
-            if isinstance(sent, np.ndarray) and not _same_values(sent, after):
+            if isinstance(sent, (np.ndarray, dict)) and not _same_structure(sent, after):
                 self.violations.append(("mutated_input", f"{function} modified its input array "
                                         f"(argument {position + 1}); work on a copy instead"))
         for before, after in zip(reply.kept_before, reply.kept_after):
@@ -319,7 +326,7 @@ def order_diagnosis(codes: Iterable[str]) -> list[str]:
 
 
 def case_result(case: PreparedCase, verdicts: dict[str, Verdict],
-                violations: list[tuple[str, str]]) -> CaseResult:
+                violations: list[tuple[str, str]], notes: list[str] = ()) -> CaseResult:
     passed = [v for v in verdicts.values() if v.passed]
     score = len(passed) / len(verdicts)
     diagnosis = [code for v in verdicts.values() for code in v.diagnosis]
@@ -328,6 +335,8 @@ def case_result(case: PreparedCase, verdicts: dict[str, Verdict],
         score = 0.0
         diagnosis = [code for code, _ in violations] + diagnosis
         messages = [message for _, message in dict.fromkeys(violations)] + messages
+    if score < 1.0:
+        messages += notes
     return CaseResult(case.name, case.public, score, order_diagnosis(diagnosis),
                       "; ".join(messages))
 

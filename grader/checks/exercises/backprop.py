@@ -5,6 +5,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from grader.checks.compare import compare_output
 from grader.checks.core import Check, Draw, PreparedCase, Student, check, unpack
 from grader.checks.torchref import leaf, numpy, vjp
 from grader.sandbox.protocol import Handle
@@ -61,8 +62,13 @@ class LayerBackward(Check):
         layer = self.layer()
         arrays, options = layer.split(params)
         forward_name = self.name.replace("_backward", "_forward")
-        value, handle = student.call(forward_name, *arrays, *options.values(), keep=True)
-        unpack(forward_name, value, ("out", "cache"))
+        value, handle = student.call(forward_name, *arrays, *options.values(), keep=True,
+                                     graded=False)
+        out = unpack(forward_name, value, ("out", "cache"))["out"]
+        expected = layer.reference(**params)["out"]
+        if not compare_output("out", out, expected, tolerance=self.tolerance).passed:
+            student.notes.append(f"{forward_name} is wrong on this case too, and this backward "
+                                 f"pass works from its cache: fix {forward_name} first")
         return student.call_outputs(self.name, params["dout"], handle[1], names=self.outputs)
 
     def context(self, **params):
@@ -302,7 +308,6 @@ class mlp_loss(Check):
         return result
 
     def _passes(self, sandbox, case: PreparedCase, stages) -> bool:
-        from grader.checks.compare import compare_output
         from grader.sandbox.runner import StudentError
 
         student = Student(sandbox, redact=True)

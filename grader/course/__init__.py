@@ -1,0 +1,1 @@
+"""The course around the grader: authoring sources, releases, nbgrader glue."""
