@@ -141,7 +141,15 @@ class Check:
         return public + _prepare(type(self), seed, False)
 
     def grade(self, sandbox: Sandbox, seed: int | None, public_only: bool = False) -> ExerciseResult:
-        results = [self.grade_case(sandbox, case) for case in self.prepared_cases(seed, public_only)]
+        results: list[CaseResult] = []
+        for case in self.prepared_cases(seed, public_only):
+            if results and results[-1].error_kind in ("timeout", "crashed"):
+                # one hang costs this exercise, not a wait per remaining case
+                results.append(CaseResult(case.name, case.public, 0.0, results[-1].diagnosis,
+                                          "not run: an earlier case did not finish",
+                                          results[-1].error_kind))
+                continue
+            results.append(self.grade_case(sandbox, case))
         return summarise(self, results)
 
     def grade_case(self, sandbox: Sandbox, case: PreparedCase) -> CaseResult:

@@ -33,14 +33,14 @@ NOBODY = 65534
 
 @dataclass(frozen=True)
 class Limits:
-    call_seconds: float = 10.0
+    call_seconds: float = 5.0
     load_seconds: float = 20.0
     cpu_seconds: int = 300
     memory_bytes: int = 2 * 2**30
     processes: int = 64
     file_bytes: int = 16 * 2**20
     output_bytes: int = 16 * 2**10
-    restarts: int = 6
+    restarts: int = 40
 
 
 class StudentError(Exception):

@@ -1,0 +1,72 @@
+"""The command line of the grading contract: output, seeds, exit codes."""
+from __future__ import annotations
+
+import json
+
+from grader.course.stubs import solution_path
+from tests.conftest import grade_json, run_grader
+
+A = "03_backprop"
+
+
+def test_unknown_assignment_is_a_bad_call():
+    done = run_grader("grade", "05_nothing", str(solution_path(A)))
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "unknown assignment" in done.stderr
+
+
+def test_missing_file_is_a_bad_call():
+    done = run_grader("grade", A, "no/such/file.py")
+    assert done.returncode == 2 and "no such file" in done.stderr
+
+
+def test_json_on_stdout_is_only_json_and_table_goes_to_stderr(write):
+    student = write("printer.py", "import sys\nprint('SCORE 100', flush=True)\n"
+                    "sys.stderr.write('{\"score\": 100}\\n')\n" + solution_path(A).read_text())
+    done = run_grader("grade", A, str(solution_path(A)), str(student), "--json", "-",
+                      "--seed", "4")
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert len(lines) == 2
+    reports = [json.loads(line) for line in lines]
+    assert [r["submission"] for r in reports] == [str(solution_path(A)), str(student)]
+    assert "linear_backward" in done.stderr  # the readable table
+
+
+def test_report_shape_follows_the_contract():
+    (report,) = grade_json(A, [solution_path(A)], "--seed", "4")
+    assert {"submission", "assignment", "score", "max_score", "exercises"} <= set(report)
+    for exercise in report["exercises"]:
+        assert {"name", "score", "max_score", "status", "diagnosis", "feedback", "cases"} \
+            <= set(exercise)
+        for case in exercise["cases"]:
+            assert set(case) == {"name", "passed", "feedback"}
+
+
+def test_same_seed_same_report_and_seed_is_recorded(tmp_path):
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    for path in (first, second):
+        done = run_grader("grade", A, str(solution_path(A)), "--json", str(path), "--seed", "9")
+        assert done.returncode == 0
+        assert "linear_backward" in done.stdout
+    assert first.read_text() == second.read_text()
+    assert json.loads(first.read_text())["seed"] == 9
+
+
+def test_without_seed_a_secret_seed_is_drawn_and_recorded():
+    (one,) = grade_json(A, [solution_path(A)])
+    (two,) = grade_json(A, [solution_path(A)])
+    assert isinstance(one["seed"], int) and one["seed"] != two["seed"]
+    assert any(c["name"].startswith("hidden") for c in one["exercises"][0]["cases"])
+
+
+def test_public_runs_only_public_cases():
+    (report,) = grade_json(A, [solution_path(A)], "--public")
+    cases = [c["name"] for e in report["exercises"] for c in e["cases"]]
+    assert cases and all(name.startswith("public") for name in cases)
+
+
+def test_jobs_give_the_same_reports_as_one_job(tmp_path):
+    paths = [solution_path(A)] * 3
+    assert grade_json(A, paths, "--seed", "2", "--jobs", "2") == \
+        grade_json(A, paths, "--seed", "2")

@@ -1,0 +1,77 @@
+"""The wire between judge and worker carries data only."""
+from __future__ import annotations
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from grader.sandbox import protocol
+
+
+def roundtrip(value):
+    return protocol.decode(protocol.encode(value))
+
+
+def test_values_survive_the_wire():
+    array = np.arange(6.0).reshape(2, 3)
+    value = {"a": array, "b": (1, 2.5, None, "s"), "c": [np.float32(1.5), True]}
+    back = roundtrip(value)
+    assert np.array_equal(back["a"], array) and back["a"].dtype == np.float64
+    assert back["b"] == (1, 2.5, None, "s")
+    assert back["c"][0] == 1.5 and back["c"][0].dtype == "float32" and back["c"][1] is True
+
+
+def test_objects_and_subclasses_become_opaque():
+    class Sneaky(np.ndarray):
+        pass
+
+    assert isinstance(roundtrip(np.zeros(3).view(Sneaky)), protocol.Opaque)
+    assert isinstance(roundtrip(np.array([object()])), protocol.Opaque)
+    assert isinstance(roundtrip(object()), protocol.Opaque)
+
+
+def test_pickled_arrays_are_refused():
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    data = {"$nd": base64.b64encode(buffer.getvalue()).decode()}
+    with pytest.raises(ValueError):  # numpy refuses: allow_pickle=False
+        protocol.decode(data)
+
+
+def test_malformed_data_is_a_protocol_error():
+    for bad in ([1, 2], {}, {"$what": 1}, {"$handle": "x", "side": "judge"},
+                {"$scalar": "1"}):
+        with pytest.raises(protocol.ProtocolError):
+            protocol.decode(bad)
+
+
+def test_frames_over_the_limit_are_refused_before_reading():
+    read, write = os.pipe()
+    os.write(write, (protocol.MAX_FRAME_BYTES + 1).to_bytes(4, "big"))
+    with pytest.raises(protocol.ProtocolError):
+        protocol.read_frame(read, deadline=None)
+    os.close(read), os.close(write)
+
+
+def test_a_silent_peer_hits_the_deadline():
+    import time
+
+    read, write = os.pipe()
+    os.write(write, b"\x00\x00")  # half a header, then nothing
+    with pytest.raises(protocol.Deadline):
+        protocol.read_frame(read, deadline=time.monotonic() + 0.2)
+    os.close(read), os.close(write)
+
+
+def test_non_json_frame_is_refused():
+    read, write = os.pipe()
+    body = pickle.dumps({"x": 1})
+    os.write(write, len(body).to_bytes(4, "big") + body)
+    with pytest.raises(protocol.ProtocolError):
+        protocol.read_frame(read, deadline=None)
+    os.close(read), os.close(write)
