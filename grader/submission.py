@@ -75,7 +75,12 @@ def notebook_source(path: Path) -> str:
     for cell in answers or [c for c in code_cells if not is_test_cell(c)]:
         lines = [_MAGIC.sub(r"\1pass  # \2", line) for line in str(cell.get("source", "")).splitlines()]
         chunks.append("\n".join(lines))
-    return "\n\n".join(chunks) + "\n"
+    return "".join(f"{CELL_MARKER}\n{chunk}\n" for chunk in chunks)
+
+
+#: Starts each notebook cell in the module source: the worker runs the cells one
+#: by one, as a kernel does, so an error in one cell does not undo the others.
+CELL_MARKER = "# %% grader: notebook cell"
 
 
 def _nbgrader(cell) -> dict:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from grader.sandbox.protocol import Scalar
+from grader.sandbox.protocol import Opaque, Scalar
 
 
 @dataclass
@@ -102,6 +102,8 @@ def _is_number(value) -> bool:
 
 
 def _type_name(value) -> str:
+    if isinstance(value, Opaque):
+        return f"a {value.type_name}" if value.type_name[:1].isupper() else value.type_name
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}"
     if isinstance(value, (list, tuple)):
@@ -118,7 +120,7 @@ def _shape_verdict(name, array, expected, tolerance, context) -> Verdict:
                            f"{message}: it is the transpose of the right answer")
         return Verdict(False, ["shape_mismatch", "transposed"],
                        f"{message}: the axes are swapped (transposed?)")
-    if array.ndim == expected.ndim + 1 and got[1:] == want:
+    if array.ndim == expected.ndim + 1 and got[1:] == want and got[0] > 1:
         for reduce, how in ((np.sum, "sum"), (np.mean, "mean")):
             if close(reduce(array, axis=0), expected, tolerance).all():
                 return Verdict(False, ["shape_mismatch", "not_reduced"],

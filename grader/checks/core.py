@@ -266,9 +266,17 @@ class Student:
 
     def describe_error(self, error: StudentError) -> str:
         what = self.current or "your code"
-        if error.kind in ("not_implemented", "missing"):
+        if error.at_load:
+            what = "the submission could not be loaded: it"
+            if error.kind in ("timeout", "crashed"):
+                return f"the submission could not be loaded: {error.message}"
+        if error.kind in ("not_implemented", "missing") and not error.at_load:
             if error.kind == "missing":
-                return f"{error.message} is not defined in the submission"
+                broken = self.sandbox.cell_errors
+                why = (f" (a cell of the notebook raised {broken[0].type_name}"
+                       f"{' at ' + broken[0].where[-1] if broken[0].where else ''}, so what "
+                       f"follows it in that cell never ran)") if broken else ""
+                return f"{error.message} is not defined in the submission{why}"
             return f"{what} is not implemented yet (it raised NotImplementedError)"
         if error.kind == "forbidden":
             return f"{what}: {error.message}"

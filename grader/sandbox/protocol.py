@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 MAX_FRAME_BYTES = 64 * 2**20
+MAX_ARRAY_BYTES = 16 * 2**20  # far above any case's size; refused before encoding
 _HEADER = struct.Struct(">I")
 
 
@@ -91,6 +92,8 @@ def encode(value):
     if isinstance(value, np.ndarray) and type(value) is np.ndarray:
         if value.dtype.kind not in _NUMERIC_KINDS:
             return {"$opaque": f"ndarray of dtype {value.dtype}"}
+        if value.nbytes > MAX_ARRAY_BYTES:
+            return {"$opaque": f"array of {value.nbytes} bytes (over the size limit)"}
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(value), allow_pickle=False)
         return {"$nd": base64.b64encode(buffer.getvalue()).decode("ascii")}

@@ -26,6 +26,7 @@ from typing import Callable
 import numpy as np
 
 from grader.sandbox import protocol
+from grader.sandbox.cgroups import ControlGroups
 
 HARNESS_FILES = [Path(__file__).with_name("worker.py"), Path(__file__).with_name("protocol.py")]
 NOBODY = 65534
@@ -54,6 +55,7 @@ class StudentError(Exception):
                  type_name: str = ""):
         super().__init__(message)
         self.kind, self.message, self.where, self.type_name = kind, message, where or [], type_name
+        self.at_load = False  # raised while the submission itself was being run
 
 
 @dataclass
@@ -142,10 +144,12 @@ class Sandbox:
         with open(os.path.join(self.workdir, "submission", "submission.py"), "w",
                   encoding="utf-8") as handle:
             handle.write(source)
+        self.groups = ControlGroups(limits.processes, limits.memory_bytes)
         self.process: subprocess.Popen | None = None
         self.restarts = 0
         self.load_error: StudentError | None = None
         self.names: list[str] = []
+        self.cell_errors: list[StudentError] = []  # notebook cells that raised on load
         self.output = bytearray()
 
     # -- lifecycle ------------------------------------------------------------
@@ -160,7 +164,10 @@ class Sandbox:
         output_r, output_w = os.pipe()
         limits = self.limits
 
+        groups = self.groups
+
         def in_child() -> None:
+            groups.join()
             os.dup2(to_worker_r, 3)
             os.dup2(from_worker_w, 4)
             for name, value in ((resource.RLIMIT_CPU, limits.cpu_seconds),
@@ -181,11 +188,18 @@ class Sandbox:
             os.close(fd)
         self.to_worker, self.from_worker = to_worker_w, from_worker_r
         threading.Thread(target=self._drain, args=(output_r,), daemon=True).start()
-        reply = self._exchange({"op": "load"}, {}, self.limits.load_seconds)
+        try:
+            reply = self._exchange({"op": "load"}, {}, self.limits.load_seconds)
+        except StudentError as error:  # a hang or a death at import: no retry would help
+            error.at_load, self.load_error = True, error
+            raise
         if "error" in reply:
             self.load_error = _student_error(reply["error"])
+            self.load_error.at_load = True
         else:
             self.names = [str(n) for n in reply.get("names", [])]
+            errors = reply.get("cell_errors", [])
+            self.cell_errors = [_student_error(e) for e in errors] if isinstance(errors, list) else []
 
     def _drain(self, fd: int) -> None:
         """Keep the first bytes a student prints; read and drop the rest."""
@@ -202,6 +216,7 @@ class Sandbox:
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        self.groups.kill_all()  # whatever escaped the process group
         self.process.wait()
         for fd in (self.to_worker, self.from_worker):
             try:
@@ -212,6 +227,7 @@ class Sandbox:
 
     def close(self) -> None:
         self.kill()
+        self.groups.remove()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> "Sandbox":
@@ -224,7 +240,7 @@ class Sandbox:
 
     def ensure_loaded(self) -> None:
         """Start the worker if none runs; raise the load error, if any."""
-        if self.process is None:
+        if self.load_error is None and self.process is None:
             self._spawn()
         if self.load_error is not None:
             raise self.load_error
@@ -289,8 +305,8 @@ def _serve_callback(request: dict, callbacks: dict[str, Callable]) -> dict:
         args = [protocol.decode(a) for a in request.get("args", [])]
         kwargs = {k: protocol.decode(v) for k, v in request.get("kwargs", {}).items()}
         return {"result": protocol.encode(function(*args, **kwargs))}
-    except (CallbackRefused, protocol.ProtocolError) as error:
-        return {"error": str(error)}
+    except Exception as error:  # its arguments came from student code: anything goes
+        return {"error": f"{type(error).__name__}: {str(error)[:200]}"}
 
 
 class CallbackRefused(Exception):

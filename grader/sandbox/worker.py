@@ -103,10 +103,22 @@ class Worker:
         spec = importlib.util.spec_from_file_location("submission", self.submission_path)
         module = importlib.util.module_from_spec(spec)
         sys.modules["submission"] = module
-        spec.loader.exec_module(module)
-        self.module = module
+        with open(self.submission_path, encoding="utf-8") as handle:
+            source = handle.read()
+        cell_errors = []
+        if source.startswith(CELL_MARKER):
+            self.module = module  # a notebook: each cell on its own, like a kernel
+            for start, cell in _cells(source):
+                try:
+                    code = compile("\n" * start + cell, self.submission_path, "exec")
+                    exec(code, module.__dict__)
+                except Exception as error:
+                    cell_errors.append(describe_error(error, self.submission_path))
+        else:
+            spec.loader.exec_module(module)
+            self.module = module
         names = sorted(name for name in vars(module) if not name.startswith("_"))
-        return {"ok": True, "names": names}
+        return {"ok": True, "names": names, "cell_errors": cell_errors[:5]}
 
     def op_call(self, request: dict) -> dict:
         function = self.function(request["function"])
@@ -214,6 +226,17 @@ class Worker:
     def substituted(self, substitute: dict):
         return _Substituted(self.module, {name: callback_proxy(callback, update)
                                           for name, (callback, update) in substitute.items()})
+
+
+CELL_MARKER = "# %% grader: notebook cell"
+
+
+def _cells(source: str):
+    """(first line index, code) of each cell of a notebook's source."""
+    lines = source.split("\n")
+    starts = [i for i, line in enumerate(lines) if line == CELL_MARKER] + [len(lines)]
+    for begin, end in zip(starts, starts[1:]):
+        yield begin + 1, "\n".join(lines[begin + 1:end])
 
 
 class MissingName(Exception):

@@ -1,0 +1,96 @@
+"""A control group per sandbox: a hard cap on its processes and its memory.
+
+Rlimits are per process (and RLIMIT_NPROC does not bind root's user
+namespace), so a fork bomb or many children that each stay under the memory
+rlimit need a limit on the whole tree: the kernel's ``pids`` and ``memory``
+controllers. Where they cannot be written (no permission, no such
+controller) the sandbox runs without them and says so.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from pathlib import Path
+
+ROOT = Path("/sys/fs/cgroup")
+
+
+def _own_path(controller: str) -> Path | None:
+    """This process's cgroup folder for a v1 controller, if it is mounted."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            mount = ROOT / controller
+            if mount.is_dir():
+                return mount / path.lstrip("/")
+    return None
+
+
+class ControlGroups:
+    """The sandbox's groups under the pids and memory controllers."""
+
+    def __init__(self, processes: int, memory_bytes: int):
+        self.folders: list[Path] = []
+        name = f"grader-{uuid.uuid4().hex[:12]}"
+        for controller, limit_file, value in (("pids", "pids.max", processes),
+                                              ("memory", "memory.limit_in_bytes", memory_bytes)):
+            parent = _own_path(controller)
+            if parent is None:
+                continue
+            folder = parent / name
+            try:
+                folder.mkdir()
+                (folder / limit_file).write_text(str(value))
+                if controller == "memory":  # no swap to escape into
+                    memsw = folder / "memory.memsw.limit_in_bytes"
+                    if memsw.exists():
+                        memsw.write_text(str(value))
+            except OSError:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    pass
+                continue
+            self.folders.append(folder)
+
+    @property
+    def active(self) -> list[str]:
+        return [folder.parent.relative_to(ROOT).parts[0] for folder in self.folders]
+
+    def join(self) -> None:
+        """Move the calling process in: called in the child before exec."""
+        for folder in self.folders:
+            with open(folder / "cgroup.procs", "w") as procs:
+                procs.write(str(os.getpid()))
+
+    def kill_all(self) -> None:
+        for folder in self.folders:
+            for _ in range(20):  # a forking process may add members while we kill
+                try:
+                    pids = [int(p) for p in (folder / "cgroup.procs").read_text().split()]
+                except OSError:
+                    break
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+
+    def remove(self) -> None:
+        self.kill_all()
+        for folder in self.folders:
+            for _ in range(50):
+                try:
+                    folder.rmdir()
+                    break
+                except OSError:
+                    import time
+                    time.sleep(0.01)
+        self.folders = []
