@@ -96,6 +96,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     grade_cmd.add_argument("--public", action="store_true", help="public cases only")
     grade_cmd.add_argument("--seed", type=int, help="seed of the randomised cases")
     grade_cmd.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
+    check_cmd = commands.add_parser("check", help="a student's self-check: public cases only")
+    check_cmd.add_argument("assignment")
+    check_cmd.add_argument("target", nargs="+", metavar="[EXERCISE] SUBMISSION",
+                           help="an exercise name (optional), then one submission")
     return parser.parse_args(argv)
 
 
@@ -105,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:
         return 2 if exit_.code else 0
     try:
-        return run_grade(args)
+        return run_check(args) if args.command == "check" else run_grade(args)
     except BadCall as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -141,3 +145,35 @@ def _write_atomically(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """``check ASSIGNMENT [EXERCISE] SUBMISSION``: public cases, readable feedback."""
+    if args.assignment not in ASSIGNMENTS:
+        raise BadCall(f"unknown assignment {args.assignment!r}; one of {', '.join(ASSIGNMENTS)}")
+    if len(args.target) > 2:
+        raise BadCall("check takes ASSIGNMENT [EXERCISE] SUBMISSION")
+    exercise, path = (None, args.target[0]) if len(args.target) == 1 else args.target
+    names = [check.name for check in checks_for(args.assignment)]
+    if exercise is not None and exercise not in names:
+        raise BadCall(f"{args.assignment} has no exercise {exercise!r}; one of {', '.join(names)}")
+    if not os.path.exists(path):
+        raise BadCall(f"no such file or folder: {path}")
+    report = grade(args.assignment, [path], seed=None, public_only=True)[0]
+    if report.error:
+        print(f"Your code could not be read: {report.error}")
+    shown = [e for e in report.exercises if exercise is None or e.name == exercise]
+    for result in shown:
+        mark = {"passed": "OK", "partial": "PARTLY"}.get(result.status, result.status.upper())
+        print(f"[{mark}] {result.name}: {result.score:g} / {result.max_score:g} "
+              f"on the public cases ({result.status})")
+        if result.diagnosis:
+            print(f"    diagnosis: {', '.join(result.diagnosis)}")
+        failed = [case for case in result.cases if not case.passed]
+        for case in failed:
+            print(f"    failed {case.name}: {case.feedback}")
+        if result.feedback and result.status != "passed" and not failed:
+            print(f"    {result.feedback}")
+    print("Only the public cases ran here; hidden cases are graded later, "
+          "so this is not your grade.")
+    return 0

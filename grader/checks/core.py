@@ -153,7 +153,7 @@ class Check:
         return summarise(self, results)
 
     def grade_case(self, sandbox: Sandbox, case: PreparedCase) -> CaseResult:
-        student = Student(sandbox, redact=not case.public)
+        student = Student(sandbox, redact=not case.public, expected=case.expected)
         try:
             actual = self.run(student, **_copy(case.params))
         except StudentError as error:
@@ -231,8 +231,9 @@ class Student:
     the kept objects it passed (a layer's cache) were not modified either.
     """
 
-    def __init__(self, sandbox: Sandbox, redact: bool):
+    def __init__(self, sandbox: Sandbox, redact: bool, expected: dict | None = None):
         self.sandbox, self.redact = sandbox, redact
+        self.expected = expected or {}  # the case's references, for checks that stage calls
         self.violations: list[tuple[str, str]] = []  # (diagnosis, message)
         self.notes: list[str] = []  # said with a failed case's feedback
         self.current = ""
