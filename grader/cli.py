@@ -1,7 +1,7 @@
 """``python -m grader``: the command line of the grading contract.
 
     python -m grader grade ASSIGNMENT SUBMISSION [SUBMISSION ...]
-                           [--json PATH] [--public] [--seed N] [--jobs N]
+                           [--json PATH] [--public] [--seed N] [--jobs N] [--lang en|zh_CN]
 
 Grading is a pytest run (``run_checks.py`` with ``pytest_plugin``); this
 module builds that run's arguments, collects each item's result, and writes
@@ -17,7 +17,9 @@ import secrets
 import sys
 from pathlib import Path
 
+from grader import i18n
 from grader.checks.core import ASSIGNMENTS, checks_for
+from grader.i18n import _
 from grader.report.model import SubmissionReport, build, exercise_from_wire
 from grader.report.table import print_reports
 
@@ -50,15 +52,20 @@ class ResultCollector:
 
 
 def grade(assignment: str, submissions: list[str], *, seed: int | None, public_only: bool,
-          jobs: int = 1) -> list[SubmissionReport]:
-    """Grade submissions through pytest; raise RuntimeError if the grader failed."""
+          jobs: int = 1, lang: str = "en") -> list[SubmissionReport]:
+    """Grade submissions through pytest; raise RuntimeError if the grader failed.
+
+    ``lang`` is the language of the feedback (``en`` or ``zh_CN``); it reaches
+    the pytest run, and every xdist worker, as ``--grader-lang``.
+    """
     from grader.sandbox.runner import isolation
 
     if seed is None and not public_only:
         seed = secrets.randbelow(2**31)
     args = [str(PACKAGE / "run_checks.py"), "-c", str(PACKAGE / "grading.ini"),
             "--rootdir", str(PACKAGE), "--noconftest", "-p", "grader.pytest_plugin",
-            "-p", "no:terminal", "--assignment", assignment]
+            "-p", "no:terminal", "--assignment", assignment,
+            "--grader-lang", i18n.normalise(lang) or i18n.DEFAULT]
     for path in submissions:
         args += ["--submission", path]
     args += ["--public-only"] if public_only else ["--grading-seed", str(seed)]
@@ -85,6 +92,20 @@ def grade(assignment: str, submissions: list[str], *, seed: int | None, public_o
     return reports
 
 
+def _language(value: str) -> str:
+    chosen = i18n.normalise(value)
+    if chosen is None:
+        raise argparse.ArgumentTypeError(f"no feedback in {value!r}; one of "
+                                         f"{', '.join(i18n.LANGUAGES)}")
+    return chosen
+
+
+def _add_lang(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--lang", type=_language, default=None, metavar="{en,zh_CN}",
+                         help="language of the feedback (default: $GRADER_LANG, else the "
+                              "locale's, $LANGUAGE, $LC_ALL, $LANG: zh* gives zh_CN; else en)")
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m grader",
                                      description="Grade backprop exercises against torch.")
@@ -96,11 +117,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
     grade_cmd.add_argument("--public", action="store_true", help="public cases only")
     grade_cmd.add_argument("--seed", type=int, help="seed of the randomised cases")
     grade_cmd.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
+    _add_lang(grade_cmd)
     check_cmd = commands.add_parser("check", help="a student's self-check: public cases only")
     check_cmd.add_argument("assignment")
     check_cmd.add_argument("target", nargs="+", metavar="[EXERCISE] SUBMISSION",
                            help="an exercise name (optional), then one submission")
-    return parser.parse_args(argv)
+    _add_lang(check_cmd)
+    args = parser.parse_args(argv)
+    if args.lang is None:
+        args.lang = i18n.default_language()
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parse(sys.argv[1:] if argv is None else argv)
     except SystemExit as exit_:
         return 2 if exit_.code else 0
+    i18n.set_language(args.lang)
     try:
         return run_check(args) if args.command == "check" else run_grade(args)
     except BadCall as error:
@@ -127,7 +154,7 @@ def run_grade(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise BadCall("--jobs must be at least 1")
     reports = grade(args.assignment, args.submissions, seed=args.seed, public_only=args.public,
-                    jobs=args.jobs)
+                    jobs=args.jobs, lang=args.lang)
     table_stream = sys.stderr if args.json == "-" else sys.stdout
     print_reports(reports, table_stream)
     if args.json:
@@ -159,21 +186,23 @@ def run_check(args: argparse.Namespace) -> int:
         raise BadCall(f"{args.assignment} has no exercise {exercise!r}; one of {', '.join(names)}")
     if not os.path.exists(path):
         raise BadCall(f"no such file or folder: {path}")
-    report = grade(args.assignment, [path], seed=None, public_only=True)[0]
+    report = grade(args.assignment, [path], seed=None, public_only=True, lang=args.lang)[0]
     if report.error:
-        print(f"Your code could not be read: {report.error}")
+        print(_("Your code could not be read: {error}").format(error=report.error))
     shown = [e for e in report.exercises if exercise is None or e.name == exercise]
     for result in shown:
         mark = {"passed": "OK", "partial": "PARTLY"}.get(result.status, result.status.upper())
-        print(f"[{mark}] {result.name}: {result.score:g} / {result.max_score:g} "
-              f"on the public cases ({result.status})")
+        print(_("[{mark}] {name}: {score} / {max_score} on the public cases ({status})").format(
+            mark=mark, name=result.name, score=f"{result.score:g}",
+            max_score=f"{result.max_score:g}", status=result.status))
         if result.diagnosis:
-            print(f"    diagnosis: {', '.join(result.diagnosis)}")
+            print("    " + _("diagnosis: {codes}").format(codes=", ".join(result.diagnosis)))
         failed = [case for case in result.cases if not case.passed]
         for case in failed:
-            print(f"    failed {case.name}: {case.feedback}")
+            print("    " + _("failed {case}: {feedback}").format(case=case.name,
+                                                                feedback=case.feedback))
         if result.feedback and result.status != "passed" and not failed:
             print(f"    {result.feedback}")
-    print("Only the public cases ran here; hidden cases are graded later, "
-          "so this is not your grade.")
+    print(_("Only the public cases ran here; hidden cases are graded later, "
+            "so this is not your grade."))
     return 0

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from grader import i18n
 from grader.checks.core import ASSIGNMENTS, Student, checks_for
 from grader.sandbox.runner import Sandbox
 from grader.submission import Submission, load
@@ -34,6 +35,8 @@ def pytest_addoption(parser):
     group.addoption("--grading-seed", type=int, default=None,
                     help="seed of the hidden cases (default: a fresh secret one)")
     group.addoption("--public-only", action="store_true", help="grade the public cases only")
+    group.addoption("--grader-lang", default=None, choices=i18n.LANGUAGES,
+                    help="language of the feedback (default: $GRADER_LANG, else the locale's)")
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,21 @@ def pytest_configure(config):
     assignment = config.getoption("assignment")
     if assignment is None:
         return
+    # here, and in every xdist worker (each gets the same options): feedback is
+    # made in the process that grades
+    config._grader_previous_language = i18n.get_language()
+    i18n.set_language(config.getoption("grader_lang") or i18n.default_language())
     seed = config.getoption("grading_seed")
     if seed is None and not config.getoption("public_only"):
         seed = secrets.randbelow(2**31)
     config.grading = Grading(assignment, tuple(config.getoption("submission")), seed,
                              config.getoption("public_only"))
+
+
+def pytest_unconfigure(config):
+    previous = getattr(config, "_grader_previous_language", None)
+    if previous is not None:  # an in-process run (cli.grade) leaves the language as it was
+        i18n.set_language(previous)
 
 
 def pytest_generate_tests(metafunc):

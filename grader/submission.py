@@ -11,6 +11,8 @@ from pathlib import Path
 
 import nbformat
 
+from grader.i18n import _
+
 _MAGIC = re.compile(r"^(\s*)([%!].*)$")
 
 
@@ -28,18 +30,20 @@ def load(path: str, assignment: str) -> Submission:
     if target.is_dir():
         found = _find_in_folder(target, assignment)
         if found is None:
-            return Submission(path, None, f"no {assignment}.py or .ipynb in the folder {path}")
+            return Submission(path, None, _("no {assignment}.py or .ipynb in the folder "
+                                            "{path}").format(assignment=assignment, path=path))
         target = found
     try:
         if target.suffix == ".ipynb":
             return Submission(path, notebook_source(target))
         return Submission(path, target.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        return Submission(path, None, f"{target.name} is not UTF-8 text")
+        return Submission(path, None, _("{file} is not UTF-8 text").format(file=target.name))
     except NotebookError as error:
         return Submission(path, None, str(error))
     except OSError as error:
-        return Submission(path, None, f"cannot read {target.name}: {error.strerror}")
+        return Submission(path, None, _("cannot read {file}: {reason}").format(
+            file=target.name, reason=error.strerror))
 
 
 def _find_in_folder(folder: Path, assignment: str) -> Path | None:
@@ -67,8 +71,8 @@ def notebook_source(path: Path) -> str:
     try:
         notebook = nbformat.read(str(path), as_version=4)
     except Exception as error:  # nbformat raises several kinds for a broken file
-        raise NotebookError(f"{path.name} is not a readable notebook "
-                            f"({type(error).__name__}: {str(error)[:200]})") from None
+        raise NotebookError(_("{file} is not a readable notebook ({error})").format(
+            file=path.name, error=f"{type(error).__name__}: {str(error)[:200]}")) from None
     code_cells = [c for c in notebook.cells if c.get("cell_type") == "code"]
     answers = [c for c in code_cells if _nbgrader(c).get("solution")]
     chunks = []

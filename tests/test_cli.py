@@ -40,7 +40,8 @@ def test_report_shape_follows_the_contract():
         assert {"name", "score", "max_score", "status", "diagnosis", "feedback", "cases"} \
             <= set(exercise)
         for case in exercise["cases"]:
-            assert set(case) == {"name", "passed", "feedback"}
+            assert {"name", "passed", "feedback"} <= set(case)
+            assert case["public"] == case["name"].startswith("public")
 
 
 def test_same_seed_same_report_and_seed_is_recorded(tmp_path):

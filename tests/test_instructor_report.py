@@ -154,8 +154,10 @@ def _report(submission, assignment, exercises, **extra):
 def _exercise(name, score, status, diagnosis=(), feedback=""):
     return {"name": name, "score": score, "max_score": 2.0, "status": status,
             "diagnosis": list(diagnosis), "feedback": feedback,
-            "cases": [{"name": "public 1: x", "passed": status == "passed", "feedback": ""},
-                      {"name": "hidden 1: x", "passed": status == "passed", "feedback": ""}]}
+            "cases": [{"name": "public 1: x", "passed": status == "passed", "feedback": "",
+                       "public": True},
+                      {"name": "hidden 1: x", "passed": status == "passed", "feedback": "",
+                       "public": False}]}
 
 
 def test_problems_several_assignments_and_name_collisions(tmp_path):

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from grader.i18n import _
 from grader.sandbox.protocol import Opaque, Scalar
 
 
@@ -31,7 +32,7 @@ def compare_output(name: str, actual, expected, *, tolerance: float,
     from grader.checks.core import MISSING
 
     if actual is MISSING:
-        return Verdict(False, ["wrong_type"], f"no {name} was returned")
+        return Verdict(False, ["wrong_type"], _("no {name} was returned").format(name=name))
     if callable(expected):
         return expected(actual)
     if isinstance(expected, np.ndarray):
@@ -62,16 +63,19 @@ def _compare_array(name, actual, expected, tolerance, context, alternatives, exp
         actual = np.array(float(actual))
     array = _as_float_array(actual)
     if array is None:
-        return Verdict(False, ["wrong_type"], f"{name} should be a NumPy array of shape "
-                       f"{expected.shape}; it is {_type_name(actual)}")
+        return Verdict(False, ["wrong_type"], _("{name} should be a NumPy array of shape "
+                                                "{shape}; it is {what}").format(
+            name=name, shape=expected.shape, what=_type_name(actual)))
     if array.shape != expected.shape:
         return _shape_verdict(name, array, expected, tolerance, context)
     if not np.all(np.isfinite(array)):
         bad = np.argwhere(~np.isfinite(array))
-        where = "" if redact else f" (first at index {tuple(int(i) for i in bad[0])})"
-        return Verdict(False, ["nan_or_inf"], f"{name} has {len(bad)} NaN or infinite "
-                       f"value(s){where}: a numerically unstable formula (an exp that overflows, "
-                       f"a division by zero)?")
+        where = "" if redact else _(" (first at index {index})").format(
+            index=tuple(int(i) for i in bad[0]))
+        return Verdict(False, ["nan_or_inf"], _(
+            "{name} has {count} NaN or infinite value(s){where}: a numerically unstable formula "
+            "(an exp that overflows, a division by zero)?").format(name=name, count=len(bad),
+                                                                   where=where))
     good = close(array, expected, tolerance)
     if good.all():
         return Verdict(True)
@@ -83,12 +87,13 @@ def _compare_scalar(name, actual, expected, tolerance, context, alternatives, ex
     if isinstance(actual, np.ndarray) and actual.shape == ():
         actual = float(actual)
     if not _is_number(actual):
-        return Verdict(False, ["wrong_type"], f"{name} should be a float; it is "
-                       f"{_type_name(actual)}")
+        return Verdict(False, ["wrong_type"], _("{name} should be a float; it is {what}").format(
+            name=name, what=_type_name(actual)))
     value = float(actual)
     if not np.isfinite(value):
-        return Verdict(False, ["nan_or_inf"], f"{name} is {value}: a numerically unstable "
-                       f"formula (an exp that overflows, a log of 0)?")
+        return Verdict(False, ["nan_or_inf"], _(
+            "{name} is {value}: a numerically unstable formula (an exp that overflows, "
+            "a log of 0)?").format(name=name, value=value))
     a, e = np.array([value]), np.array([expected])
     if close(a, e, tolerance).all():
         return Verdict(True)
@@ -103,62 +108,75 @@ def _is_number(value) -> bool:
 
 def _type_name(value) -> str:
     if isinstance(value, Opaque):
-        return f"a {value.type_name}" if value.type_name[:1].isupper() else value.type_name
+        return _("a {type}").format(type=value.type_name) if value.type_name[:1].isupper() \
+            else value.type_name
     if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape}"
+        return _("an array of shape {shape}").format(shape=value.shape)
     if isinstance(value, (list, tuple)):
-        return f"a {type(value).__name__} of {len(value)}"
+        return _("a {type} of {length}").format(type=type(value).__name__, length=len(value))
     return f"{type(value).__name__!s}" if value is not None else "None"
 
 
 def _shape_verdict(name, array, expected, tolerance, context) -> Verdict:
     got, want = array.shape, expected.shape
-    message = f"{name} has shape {got} but should have shape {want}"
+    message = _("{name} has shape {got} but should have shape {want}").format(
+        name=name, got=got, want=want)
     if got == want[::-1] and array.ndim == 2:
         if close(array.T, expected, tolerance).all():
             return Verdict(False, ["shape_mismatch", "transposed"],
-                           f"{message}: it is the transpose of the right answer")
+                           _("{message}: it is the transpose of the right answer").format(
+                               message=message))
         return Verdict(False, ["shape_mismatch", "transposed"],
-                       f"{message}: the axes are swapped (transposed?)")
+                       _("{message}: the axes are swapped (transposed?)").format(message=message))
     if array.ndim == expected.ndim + 1 and got[1:] == want and got[0] > 1:
-        for reduce, how in ((np.sum, "sum"), (np.mean, "mean")):
+        for reduce, text in ((np.sum, _("{message}: it holds one row per example; the sum over "
+                                        "the batch axis is the answer")),
+                             (np.mean, _("{message}: it holds one row per example; the mean over "
+                                         "the batch axis is the answer"))):
             if close(reduce(array, axis=0), expected, tolerance).all():
                 return Verdict(False, ["shape_mismatch", "not_reduced"],
-                               f"{message}: it holds one row per example; the {how} over the "
-                               f"batch axis is the answer")
+                               text.format(message=message))
         return Verdict(False, ["shape_mismatch", "not_reduced"],
-                       f"{message}: it has an extra leading (batch) axis that was not reduced")
+                       _("{message}: it has an extra leading (batch) axis that was not "
+                         "reduced").format(message=message))
     if np.squeeze(array).shape == np.squeeze(expected).shape:
-        return Verdict(False, ["shape_mismatch"], f"{message}: an extra axis of size 1 "
-                       f"(keepdims=True, or a column vector where a 1-D array is due)")
+        return Verdict(False, ["shape_mismatch"], _(
+            "{message}: an extra axis of size 1 (keepdims=True, or a column vector where a 1-D "
+            "array is due)").format(message=message))
     return Verdict(False, ["shape_mismatch"], message)
 
 
 def _value_verdict(name, array, expected, good, tolerance, context, alternatives, explain,
                    redact) -> Verdict:
     error = float(np.max(np.abs(array - expected)) / max(np.max(np.abs(expected)), 1e-12))
-    numbers = f" (largest error {error:.2g} of the expected magnitude)"
+    numbers = _(" (largest error {error} of the expected magnitude)").format(
+        error=f"{error:.2g}")
     for slug, alternative in alternatives.items():
         if isinstance(alternative, np.ndarray) and alternative.shape == array.shape and \
                 close(array, alternative, tolerance).all():
-            text = explain.get(slug, "")
-            return Verdict(False, [f"misconception:{slug}"], f"{name} is wrong: {text}".strip())
+            text = explain.get(slug, "")  # marked with N_(): translated here, at run time
+            message = _("{name} is wrong: {text}").format(name=name, text=_(text)) if text \
+                else _("{name} is wrong").format(name=name)
+            return Verdict(False, [f"misconception:{slug}"], message)
     if close(-array, expected, tolerance).all():
-        return Verdict(False, ["sign_flipped"], f"{name} has the wrong sign everywhere: "
-                       f"check the sign of each local derivative")
+        return Verdict(False, ["sign_flipped"], _("{name} has the wrong sign everywhere: check "
+                                                  "the sign of each local derivative").format(
+            name=name))
     factor = _constant_factor(array, expected)
     if factor is not None and close(array, factor * expected, tolerance).all():
-        return Verdict(False, ["scaled"], f"{name} is the right answer times "
-                       f"{_name_factor(factor, context)}: a missing or extra factor")
+        return Verdict(False, ["scaled"], _("{name} is the right answer times {factor}: a "
+                                            "missing or extra factor").format(
+            name=name, factor=_name_factor(factor, context)))
     if array.ndim == 2 and array.shape[0] == array.shape[1] and \
             close(array.T, expected, tolerance).all():
-        return Verdict(False, ["transposed"], f"{name} is the transpose of the right answer")
+        return Verdict(False, ["transposed"], _("{name} is the transpose of the right "
+                                                "answer").format(name=name))
     where = _localise(good)
-    if where and not redact:
-        return Verdict(False, ["wrong_values"], f"{name} is wrong only {where}{numbers}")
     if where:
-        return Verdict(False, ["wrong_values"], f"{name} is wrong only {where}")
-    return Verdict(False, ["wrong_values"], f"{name} has wrong values{'' if redact else numbers}")
+        return Verdict(False, ["wrong_values"], _("{name} is wrong only {where}{numbers}").format(
+            name=name, where=where, numbers="" if redact else numbers))
+    return Verdict(False, ["wrong_values"], _("{name} has wrong values{numbers}").format(
+        name=name, numbers="" if redact else numbers))
 
 
 def _constant_factor(array, expected) -> float | None:
@@ -178,7 +196,7 @@ def _name_factor(factor: float, context: dict[str, float]) -> str:
         if abs(factor - value) <= 1e-3 * abs(value):
             sizes = ", ".join(f"{k} = {v:g}" for k, v in context.items() if k in label)
             return f"{label}" + (f" ({sizes})" if sizes else "")
-    return f"about {factor:.3g}"
+    return _("about {factor}").format(factor=f"{factor:.3g}")
 
 
 def _localise(good: np.ndarray) -> str:
@@ -186,8 +204,10 @@ def _localise(good: np.ndarray) -> str:
     bad = ~good
     if good.ndim == 0 or bad.all():
         return ""
-    axis_names = {2: ("rows", "columns"), 4: ("examples", "channels", "rows", "columns")}
-    names = axis_names.get(good.ndim, tuple(f"axis-{i} positions" for i in range(good.ndim)))
+    axis_names = {2: (_("rows"), _("columns")),
+                  4: (_("examples"), _("channels"), _("rows"), _("columns"))}
+    names = axis_names.get(good.ndim, tuple(_("axis-{axis} positions").format(axis=i)
+                                            for i in range(good.ndim)))
     for axis, label in enumerate(names):
         other = tuple(i for i in range(good.ndim) if i != axis)
         wrong_slices = bad.any(axis=other) if other else bad
@@ -195,8 +215,9 @@ def _localise(good: np.ndarray) -> str:
         if wrong_slices.sum() < good.shape[axis] and np.array_equal(wrong_slices, whole_slices):
             indices = [int(i) for i in np.flatnonzero(wrong_slices)]
             shown = ", ".join(map(str, indices[:6])) + (", ..." if len(indices) > 6 else "")
-            return f"in {label} {shown} (of {good.shape[axis]})"
+            return _("in {label} {indices} (of {total})").format(label=label, indices=shown,
+                                                                   total=good.shape[axis])
     if good.ndim == 1 or bad.mean() < 0.5:
         count = int(bad.sum())
-        return f"at {count} of {good.size} positions"
+        return _("at {count} of {total} positions").format(count=count, total=good.size)
     return ""

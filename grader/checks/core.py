@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from grader.checks.compare import Verdict, compare_output
+from grader.i18n import _, ngettext
 from grader.sandbox.runner import Sandbox, StudentError
 
 PUBLIC_SEED = 20240601
@@ -111,7 +112,8 @@ class Check:
     outputs: tuple[str, ...] = ("out",)
     tolerance: float = 1e-4
     hidden_repeats: int = 1  # hidden draws of each case kind
-    #: misconception slug -> one sentence that explains it and hints, never the solution
+    #: misconception slug -> one sentence that explains it and hints, never the solution;
+    #: mark each with ``N_()``: it is translated where it is used, in the run's language
     misconception_texts: dict[str, str] = {}
 
     def cases(self, draw: Draw) -> Iterable[tuple[str, dict]]:
@@ -146,7 +148,7 @@ class Check:
             if results and results[-1].error_kind in ("timeout", "crashed"):
                 # one hang costs this exercise, not a wait per remaining case
                 results.append(CaseResult(case.name, case.public, 0.0, results[-1].diagnosis,
-                                          "not run: an earlier case did not finish",
+                                          _("not run: an earlier case did not finish"),
                                           results[-1].error_kind))
                 continue
             results.append(self.grade_case(sandbox, case))
@@ -258,36 +260,46 @@ class Student:
     def _check_unmutated(self, function, args, reply) -> None:
         for position, (sent, after) in enumerate(zip(args, reply.args_after)):
             if isinstance(sent, (np.ndarray, dict)) and not _same_structure(sent, after):
-                self.violations.append(("mutated_input", f"{function} modified its input array "
-                                        f"(argument {position + 1}); work on a copy instead"))
+                self.violations.append(("mutated_input", _(
+                    "{function} modified its input array (argument {position}); work on a copy "
+                    "instead").format(function=function, position=position + 1)))
         for before, after in zip(reply.kept_before, reply.kept_after):
             if before is not None and not _same_structure(before, after):
-                self.violations.append(("mutated_input", f"{function} modified the cache it was "
-                                        "given; backward passes must only read it"))
+                self.violations.append(("mutated_input", _(
+                    "{function} modified the cache it was given; backward passes must only read "
+                    "it").format(function=function)))
 
     def describe_error(self, error: StudentError) -> str:
-        what = self.current or "your code"
+        what = self.current or _("your code")
         if error.at_load:
-            what = "the submission could not be loaded: it"
+            what = _("the submission could not be loaded: it")
             if error.kind in ("timeout", "crashed"):
-                return f"the submission could not be loaded: {error.message}"
+                return _("the submission could not be loaded: {message}").format(
+                    message=error.message)
         if error.kind in ("not_implemented", "missing") and not error.at_load:
             if error.kind == "missing":
                 broken = self.sandbox.cell_errors
-                why = (f" (a cell of the notebook raised {broken[0].type_name}"
-                       f"{' at ' + broken[0].where[-1] if broken[0].where else ''}, so what "
-                       f"follows it in that cell never ran)") if broken else ""
-                return f"{error.message} is not defined in the submission{why}"
-            return f"{what} is not implemented yet (it raised NotImplementedError)"
-        if error.kind == "forbidden":
-            return f"{what}: {error.message}"
-        if error.kind == "timeout":
-            return f"{what}: {error.message}"
-        where = f" at {error.where[-1]}" if error.where else ""
+                why = ""
+                if broken and broken[0].where:
+                    why = _(" (a cell of the notebook raised {type} at {where}, so what follows "
+                            "it in that cell never ran)").format(type=broken[0].type_name,
+                                                                 where=broken[0].where[-1])
+                elif broken:
+                    why = _(" (a cell of the notebook raised {type}, so what follows it in that "
+                            "cell never ran)").format(type=broken[0].type_name)
+                return _("{name} is not defined in the submission{why}").format(
+                    name=error.message, why=why)
+            return _("{what} is not implemented yet (it raised NotImplementedError)").format(
+                what=what)
+        if error.kind in ("forbidden", "timeout"):
+            return _("{what}: {message}").format(what=what, message=error.message)
+        where = _(" at {where}").format(where=error.where[-1]) if error.where else ""
         if self.redact:  # a hidden case's message may quote its inputs
-            return f"{what} raised {error.type_name or error.kind}{where}"
-        message = f": {error.message}" if error.message else ""
-        return f"{what} raised {error.type_name or error.kind}{message}{where}"
+            return _("{what} raised {error}{where}").format(
+                what=what, error=error.type_name or error.kind, where=where)
+        message = _(": {message}").format(message=error.message) if error.message else ""
+        return _("{what} raised {error}{message}{where}").format(
+            what=what, error=error.type_name or error.kind, message=message, where=where)
 
 
 class WrongShapeOfResult(StudentError):
@@ -300,10 +312,11 @@ def unpack(function: str, value, names: tuple[str, ...] | None) -> dict[str, Any
     if names is None or len(names) == 1:
         return {(names or ("out",))[0]: value}
     if not isinstance(value, (tuple, list)) or len(value) != len(names):
-        got = f"a sequence of {len(value)}" if isinstance(value, (tuple, list)) else \
-            type(value).__name__
-        raise WrongShapeOfResult(f"{function} must return a tuple ({', '.join(names)}); "
-                                 f"it returned {got}")
+        got = _("a sequence of {length}").format(length=len(value)) \
+            if isinstance(value, (tuple, list)) else type(value).__name__
+        raise WrongShapeOfResult(_("{function} must return a tuple ({names}); it returned "
+                                   "{got}").format(function=function, names=", ".join(names),
+                                                   got=got))
     return dict(zip(names, value))
 
 
@@ -380,8 +393,11 @@ def summarise(check: Check, results: list[CaseResult]) -> ExerciseResult:
     failed = [r for r in results if not r.passed]
     passed_count = len(results) - len(failed)
     if not failed:
-        feedback = f"All {len(results)} cases passed."
+        feedback = ngettext("All {total} case passed.", "All {total} cases passed.",
+                            len(results)).format(total=len(results))
     else:
-        feedback = f"{passed_count} of {len(results)} cases passed. {failed[0].name}: " \
-                   f"{failed[0].feedback}"
+        summary = ngettext("{passed} of {total} case passed.", "{passed} of {total} cases passed.",
+                           len(results)).format(passed=passed_count, total=len(results))
+        feedback = _("{summary} {case}: {feedback}").format(summary=summary, case=failed[0].name,
+                                                             feedback=failed[0].feedback)
     return ExerciseResult(check.name, score, check.points, status, diagnosis, feedback, results)

@@ -19,10 +19,7 @@ VISIBLE, AFTER_PUBLISHED = "visible", "after_published"
 
 
 def is_public(case: dict) -> bool:
-    """The report names cases "public 1: ..." and "hidden 1: ..."."""
-    if "public" in case:
-        return bool(case["public"])
-    return case["name"].startswith("public")
+    return bool(case["public"])
 
 
 def results_json(report: dict) -> dict:

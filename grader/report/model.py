@@ -34,7 +34,8 @@ def exercise_json(result: ExerciseResult) -> dict:
     return {"name": result.name, "score": result.score, "max_score": result.max_score,
             "status": result.status, "diagnosis": list(result.diagnosis),
             "feedback": result.feedback,
-            "cases": [{"name": c.name, "passed": c.passed, "feedback": c.feedback}
+            "cases": [{"name": c.name, "passed": c.passed, "feedback": c.feedback,
+                       "public": c.public}
                       for c in result.cases]}
 
 

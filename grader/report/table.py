@@ -6,6 +6,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.table import Table
 
+from grader.i18n import _
 from grader.report.model import SubmissionReport
 
 STATUS_STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "red",
@@ -17,13 +18,14 @@ def print_reports(reports: list[SubmissionReport], stream: TextIO, detail: bool 
     for report in reports:
         title = f"{report.submission}  [bold]{report.score:g} / {report.max_score:g}[/bold]"
         if report.sandbox == "none":
-            title += "  [bold red]UNSANDBOXED: student code ran with process limits only[/]"
+            title += "  [bold red]" + _("UNSANDBOXED: student code ran with process limits "
+                                        "only") + "[/]"
         table = Table(title=title, title_justify="left", show_lines=False, expand=False)
-        table.add_column("exercise")
-        table.add_column("score", justify="right")
-        table.add_column("status")
+        table.add_column(_("exercise"))
+        table.add_column(_("score"), justify="right")
+        table.add_column(_("status"))
         if detail:
-            table.add_column("feedback", overflow="fold", max_width=90)
+            table.add_column(_("feedback"), overflow="fold", max_width=90)
         for exercise in report.exercises:
             style = STATUS_STYLE.get(exercise.status, "")
             row = [exercise.name, f"{exercise.score:g}/{exercise.max_score:g}",
@@ -36,9 +38,9 @@ def print_reports(reports: list[SubmissionReport], stream: TextIO, detail: bool 
             console.print(f"[red]{report.submission}: {report.error}[/]")
         console.print(table)
     if len(reports) > 1:
-        summary = Table(title="class summary", title_justify="left")
-        summary.add_column("submission")
-        summary.add_column("score", justify="right")
+        summary = Table(title=_("class summary"), title_justify="left")
+        summary.add_column(_("submission"))
+        summary.add_column(_("score"), justify="right")
         for report in reports:
             summary.add_row(report.submission, f"{report.score:g} / {report.max_score:g}")
         console.print(summary)

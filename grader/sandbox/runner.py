@@ -25,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 
+from grader.i18n import _
 from grader.sandbox import protocol
 from grader.sandbox.cgroups import ControlGroups
 
@@ -156,8 +157,8 @@ class Sandbox:
 
     def _spawn(self) -> None:
         if self.restarts > self.limits.restarts:
-            raise StudentError("crashed", "the submission crashed or hung too many times; "
-                               "the remaining checks were not run")
+            raise StudentError("crashed", _("the submission crashed or hung too many times; "
+                                            "the remaining checks were not run"))
         self.restarts += 1
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
@@ -285,22 +286,23 @@ class Sandbox:
                 deadline += time.monotonic() - started  # the judge's time is not the student's
         except protocol.Deadline:
             self.kill()
-            raise StudentError("timeout", f"no answer within {seconds:g} s (an endless loop?)") \
-                from None
+            raise StudentError("timeout", _("no answer within {seconds} s (an endless "
+                                            "loop?)").format(seconds=f"{seconds:g}")) from None
         except (protocol.Closed, BrokenPipeError):
             code = self.process.poll() if self.process else None
             self.kill()
             raise StudentError("crashed", _death_message(code)) from None
         except protocol.ProtocolError as error:
             self.kill()
-            raise StudentError("bad_output", f"the worker sent a malformed reply ({error})") \
-                from None
+            raise StudentError("bad_output", _("the worker sent a malformed reply ({error})").format(
+                error=error)) from None
 
 
 def _serve_callback(request: dict, callbacks: dict[str, Callable]) -> dict:
     function = callbacks.get(str(request.get("callback")))
     if function is None:
-        return {"error": f"no function {request.get('callback')!r} is offered here"}
+        return {"error": _("no function {name} is offered here").format(
+            name=repr(request.get("callback")))}
     try:
         args = [protocol.decode(a) for a in request.get("args", [])]
         kwargs = {k: protocol.decode(v) for k, v in request.get("kwargs", {}).items()}
@@ -330,6 +332,7 @@ def _death_message(code: int | None) -> str:
     if code is not None and code < 0:
         name = signal.Signals(-code).name
         if -code in (signal.SIGXCPU, signal.SIGKILL):
-            return f"the process running your code was killed ({name}): a resource limit?"
-        return f"the process running your code died ({name})"
-    return "the process running your code exited (sys.exit or os._exit in graded code?)"
+            return _("the process running your code was killed ({signal}): a resource "
+                     "limit?").format(signal=name)
+        return _("the process running your code died ({signal})").format(signal=name)
+    return _("the process running your code exited (sys.exit or os._exit in graded code?)")

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from grader.checks.compare import compare_output
 from grader.checks.core import Check, Draw, PreparedCase, Student, check, unpack
 from grader.checks.torchref import leaf, numpy, vjp
+from grader.i18n import N_, _
 from grader.sandbox.protocol import Handle
 
 A = "03_backprop"
@@ -68,8 +69,9 @@ class LayerBackward(Check):
         out = unpack(forward_name, value, ("out", "cache"))["out"]
         if not compare_output("out", out, student.expected["forward out"],
                               tolerance=self.tolerance).passed:
-            student.notes.append(f"{forward_name} is wrong on this case too, and this backward "
-                                 f"pass works from its cache: fix {forward_name} first")
+            student.notes.append(_("{forward} is wrong on this case too, and this backward pass "
+                                   "works from its cache: fix {forward} first").format(
+                forward=forward_name))
         return student.call_outputs(self.name, params["dout"], handle[1], names=self.outputs)
 
     def context(self, **params):
@@ -166,8 +168,8 @@ class tanh_backward(LayerBackward):
 class softmax_cross_entropy(Check):
     outputs = ("loss", "dlogits")
     misconception_texts = {
-        "not_divided_by_n": "the loss is the mean over the batch, so each example's gradient "
-                            "carries a factor 1/N.",
+        "not_divided_by_n": N_("the loss is the mean over the batch, so each example's "
+                               "gradient carries a factor 1/N."),
     }
 
     def cases(self, draw):
@@ -235,7 +237,7 @@ class ReferenceStages:
         if not isinstance(handle, Handle) or handle.side != "judge" or \
                 not 0 <= handle.number < len(self.caches):
             from grader.sandbox.runner import CallbackRefused
-            raise CallbackRefused("that cache did not come from the matching forward pass")
+            raise CallbackRefused(_("that cache did not come from the matching forward pass"))
         return self.caches[handle.number]
 
     def linear_forward(self, x, w, b):
@@ -302,10 +304,11 @@ class mlp_loss(Check):
         if not self._passes(sandbox, case, MLP_STAGES):
             return result
         culprits = [stage for stage in MLP_STAGES if self._passes(sandbox, case, (stage,))]
-        blamed = ", ".join(culprits) if culprits else "several of the layers"
+        blamed = _(", ").join(culprits) if culprits else _("several of the layers")
         result.score, result.diagnosis, result.error_kind = 1.0, [], None
-        result.feedback = (f"mlp_loss itself is right: with correct layers it gives the right "
-                           f"answer; its result was wrong because of {blamed} (graded there)")
+        result.feedback = _("mlp_loss itself is right: with correct layers it gives the right "
+                            "answer; its result was wrong because of {blamed} (graded "
+                            "there)").format(blamed=blamed)
         return result
 
     def _passes(self, sandbox, case: PreparedCase, stages) -> bool:

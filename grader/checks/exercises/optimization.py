@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from grader.checks.compare import Verdict, compare_output
 from grader.checks.core import MISSING, Check, Draw, PreparedCase, Student, check
 from grader.checks.torchref import leaf, numpy
+from grader.i18n import N_, _
 from grader.sandbox import protocol
 from grader.sandbox.runner import CallbackRefused, Reply, StudentError
 
@@ -30,9 +31,10 @@ TOLERANCE = 1e-4
 
 def _describe(value) -> str:
     if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} and dtype {value.dtype}"
+        return _("an array of shape {shape} and dtype {dtype}").format(shape=value.shape,
+                                                                        dtype=value.dtype)
     if isinstance(value, (list, tuple)):
-        return f"a {type(value).__name__} of {len(value)}"
+        return _("a {type} of {length}").format(type=type(value).__name__, length=len(value))
     return "None" if value is None else type(value).__name__
 
 
@@ -128,31 +130,31 @@ class StepJudge:
     explain: dict
     context: dict
 
-    @property
-    def label(self) -> str:
-        return f"step {self.index + 1}"
-
     def __call__(self, seen: StepsSeen) -> Verdict:
         verdict = self.judge(seen, self.index, self.alternatives)
         if not verdict.passed and any(not self.judge(seen, i, {}).passed
                                       for i in range(self.index)):
-            return Verdict(False, verdict.diagnosis, f"still wrong after {self.label}")
+            return Verdict(False, verdict.diagnosis,
+                           _("still wrong after step {step}").format(step=self.index + 1))
         return verdict
 
     def judge(self, seen: StepsSeen, index: int, alternatives: dict) -> Verdict:
         params = seen.params[index]
-        label = f"step {index + 1}"
+        step = index + 1
         for name, change in self.expected[index].items():
             got = params.get(name, MISSING)
             start = self.start[name]
+            key = f"params[{name!r}]"
             if got is MISSING:
-                return Verdict(False, ["wrong_type"], f"params[{name!r}] is gone after {label}")
+                return Verdict(False, ["wrong_type"], _("{param} is gone after step {step}").format(
+                    param=key, step=step))
             if not isinstance(got, np.ndarray) or got.shape != start.shape:
-                verdict = compare_output(f"params[{name!r}] after {label}", got, start + change,
-                                         tolerance=TOLERANCE, redact=seen.redact)
+                verdict = compare_output(_("{param} after step {step}").format(param=key, step=step),
+                                         got, start + change, tolerance=TOLERANCE,
+                                         redact=seen.redact)
             else:
                 verdict = compare_output(
-                    f"the change in params[{name!r}] after {label}",
+                    _("the change in {param} after step {step}").format(param=key, step=step),
                     np.asarray(got, dtype=np.float64) - start, change, tolerance=TOLERANCE,
                     context=self.context, redact=seen.redact, explain=self.explain,
                     alternatives={slug: alt[name] for slug, alt in alternatives.items()})
@@ -221,8 +223,8 @@ class OptimizerStep(Check):
                 raise protocol.ProtocolError(f"{len(steps)} step records for {len(grads)} steps")
         except Exception as error:  # whatever the worker sent, it is its fault, not ours
             student.sandbox.kill()
-            raise StudentError("bad_output", f"the worker sent a malformed reply ({error})") \
-                from None
+            raise StudentError("bad_output", _("the worker sent a malformed reply ({error})").format(
+                error=error)) from None
         self.check_contract(student, steps, grads)
         seen = StepsSeen([step.params for step in steps], student.redact)
         return {name: seen for name in self.outputs}
@@ -233,14 +235,16 @@ class OptimizerStep(Check):
         if rebound:
             names = ", ".join(f"params[{k!r}]" for k in rebound)
             student.violations.append((
-                "not_in_place", f"{self.name} replaced {names} with a new array; update it in "
-                                f"place, e.g. {self.in_place_hint}"))
+                "not_in_place", _("{function} replaced {names} with a new array; update it in "
+                                  "place, e.g. {hint}").format(function=self.name, names=names,
+                                                               hint=self.in_place_hint)))
         for number, (step, sent) in enumerate(zip(steps, grads), 1):
             changed = [k for k, g in sent.items() if not _same_array(g, step.grads_after.get(k))]
             if changed:
                 student.violations.append((
-                    "mutated_input", f"{self.name} modified grads[{changed[0]!r}] (step "
-                                     f"{number}); gradients are read-only: compute on new arrays"))
+                    "mutated_input", _("{function} modified {grad} (step {step}); gradients are "
+                                       "read-only: compute on new arrays").format(
+                        function=self.name, grad=f"grads[{changed[0]!r}]", step=number)))
                 break
 
 
@@ -249,8 +253,8 @@ def _same_array(sent: np.ndarray, after) -> bool:
         np.array_equal(np.asarray(after, dtype=np.float64), sent, equal_nan=True)
 
 
-WEIGHT_DECAY_TEXT = ("weight_decay is an L2 penalty: weight_decay times the current parameter "
-                     "is added to the gradient before the step uses it.")
+WEIGHT_DECAY_TEXT = N_("weight_decay is an L2 penalty: weight_decay times the current parameter "
+                       "is added to the gradient before the step uses it.")
 
 
 @check(A, points=10)
@@ -273,13 +277,13 @@ SGD_DEFAULTS = {"momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0, "nestero
 @check(A, points=20)
 class sgd_momentum_step(OptimizerStep):
     misconception_texts = {
-        "momentum_buffer_zero_init": "torch.optim.SGD starts the momentum buffer as the first "
-                                     "gradient itself, undamped, not as zeros: dampening only "
-                                     "applies from the second step on.",
+        "momentum_buffer_zero_init": N_("torch.optim.SGD starts the momentum buffer as the "
+                                        "first gradient itself, undamped, not as zeros: "
+                                        "dampening only applies from the second step on."),
         "weight_decay_ignored": WEIGHT_DECAY_TEXT,
-        "nesterov_ignored": "with nesterov=True the step looks ahead: it moves along the "
-                            "gradient plus momentum times the updated buffer, not along the "
-                            "buffer alone.",
+        "nesterov_ignored": N_("with nesterov=True the step looks ahead: it moves along the "
+                               "gradient plus momentum times the updated buffer, not along the "
+                               "buffer alone."),
     }
 
     def cases(self, draw):
@@ -337,15 +341,17 @@ def adam_without(params, grads, options, bias_correction=True, eps_inside_sqrt=F
 @check(A, points=25)
 class adam_step(OptimizerStep):
     misconception_texts = {
-        "adam_no_bias_correction": "Adam's running means start at zero, so early on they are "
-                                   "too small; bias correction divides each by 1 - beta**t, with "
-                                   "t the number of steps taken so far.",
-        "adam_eps_inside_sqrt": "eps is added to the square root of the second-moment estimate, "
-                                "not inside the root; with small gradients the two differ a lot.",
+        "adam_no_bias_correction": N_("Adam's running means start at zero, so early on they "
+                                      "are too small; bias correction divides each by "
+                                      "1 - beta**t, with t the number of steps taken so far."),
+        "adam_eps_inside_sqrt": N_("eps is added to the square root of the second-moment "
+                                   "estimate, not inside the root; with small gradients the two "
+                                   "differ a lot."),
         "weight_decay_ignored": WEIGHT_DECAY_TEXT,
-        "adam_decoupled_weight_decay": "torch.optim.Adam adds weight_decay * p to the gradient "
-                                       "before the moment estimates (an L2 penalty); shrinking "
-                                       "the weights apart from the gradient is AdamW.",
+        "adam_decoupled_weight_decay": N_("torch.optim.Adam adds weight_decay * p to the gradient "
+                                          "before the moment estimates (an L2 penalty); "
+                                          "shrinking the weights apart from the gradient is "
+                                          "AdamW."),
     }
 
     def cases(self, draw):
@@ -387,15 +393,15 @@ class MinibatchRuns(NamedTuple):
 def as_batches(value) -> tuple[list[np.ndarray] | None, str]:
     """The returned batches as 1-D integer arrays, or what is wrong with them."""
     if not isinstance(value, (list, tuple)):
-        return None, f"iterate_minibatches should return a list of index arrays; it returned " \
-                     f"{_describe(value)}"
+        return None, _("iterate_minibatches should return a list of index arrays; it returned "
+                       "{what}").format(what=_describe(value))
     batches = []
     for position, batch in enumerate(value):
         if isinstance(batch, (list, tuple)) and all(type(i) is int for i in batch):
             batch = np.array(batch, dtype=np.int64)
         if not isinstance(batch, np.ndarray) or batch.dtype.kind not in "iu" or batch.ndim != 1:
-            return None, f"batch {position} should be a 1-D array of integer indices; it is " \
-                         f"{_describe(batch)}"
+            return None, _("batch {position} should be a 1-D array of integer indices; it is "
+                           "{what}").format(position=position, what=_describe(batch))
         batches.append(batch.astype(np.int64))
     return batches, ""
 
@@ -410,13 +416,14 @@ def judge_partition(n: int, runs: MinibatchRuns) -> Verdict:
         return Verdict(False, ["wrong_type"], problem)
     order = _order(batches)
     if order.size and (order.min() < 0 or order.max() >= n):
-        return Verdict(False, ["wrong_values"], "some indices are outside range(n)")
+        return Verdict(False, ["wrong_values"], _("some indices are outside range(n)"))
     counts = np.bincount(order, minlength=n)
     missing, repeated = int(np.sum(counts == 0)), int(np.sum(counts > 1))
     if missing or repeated:
-        numbers = "" if runs.redact else f" ({missing} missing, {repeated} repeated, of {n})"
-        return Verdict(False, ["wrong_values"], f"the batches must hold every index in range(n) "
-                       f"exactly once{numbers}")
+        numbers = "" if runs.redact else _(" ({missing} missing, {repeated} repeated, of "
+                                           "{n})").format(missing=missing, repeated=repeated, n=n)
+        return Verdict(False, ["wrong_values"], _("the batches must hold every index in range(n) "
+                                                  "exactly once{numbers}").format(numbers=numbers))
     return Verdict(True)
 
 
@@ -430,11 +437,14 @@ def judge_batch_sizes(n: int, batch_size: int, runs: MinibatchRuns) -> Verdict:
     if sizes == expected:
         return Verdict(True)
     if rest and sizes == expected[:-1]:
-        return Verdict(False, ["wrong_values"], "the last, smaller batch is missing: when "
-                       "batch_size does not divide n, the examples left over form one more batch")
-    shown = "" if runs.redact else f" (sizes {sizes[:8]}{' ...' if len(sizes) > 8 else ''})"
-    return Verdict(False, ["wrong_values"], f"every batch should hold batch_size indices, except "
-                   f"the last, which holds what is left{shown}")
+        return Verdict(False, ["wrong_values"], _(
+            "the last, smaller batch is missing: when batch_size does not divide n, the examples "
+            "left over form one more batch"))
+    shown = "" if runs.redact else _(" (sizes {sizes})").format(
+        sizes=f"{sizes[:8]}{' ...' if len(sizes) > 8 else ''}")
+    return Verdict(False, ["wrong_values"], _("every batch should hold batch_size indices, except "
+                                              "the last, which holds what is left{sizes}").format(
+        sizes=shown))
 
 
 def judge_shuffled(runs: MinibatchRuns) -> Verdict:
@@ -443,8 +453,9 @@ def judge_shuffled(runs: MinibatchRuns) -> Verdict:
         return Verdict(False, ["wrong_type"], problem)
     order = _order(batches)
     if np.array_equal(order, np.arange(order.size)):
-        return Verdict(False, ["wrong_values"], "the indices come out in order 0, 1, 2, ...: "
-                       "shuffle them with rng before splitting them into batches")
+        return Verdict(False, ["wrong_values"], _("the indices come out in order 0, 1, 2, ...: "
+                                                  "shuffle them with rng before splitting them "
+                                                  "into batches"))
     return Verdict(True)
 
 
@@ -457,12 +468,13 @@ def judge_uses_rng(runs: MinibatchRuns) -> Verdict:
         orders.append([b.tolist() for b in batches])
     first, again, other = orders
     if first != again:
-        return Verdict(False, ["wrong_values"], "two generators seeded alike gave different "
-                       "batches: take the shuffle from the rng argument, not from np.random or "
-                       "a generator of your own")
+        return Verdict(False, ["wrong_values"], _(
+            "two generators seeded alike gave different batches: take the shuffle from the rng "
+            "argument, not from np.random or a generator of your own"))
     if first == other:
-        return Verdict(False, ["wrong_values"], "generators with different seeds gave the same "
-                       "batches: the shuffle must come from the rng argument")
+        return Verdict(False, ["wrong_values"], _(
+            "generators with different seeds gave the same batches: the shuffle must come from "
+            "the rng argument"))
     return Verdict(True)
 
 
@@ -491,7 +503,7 @@ class iterate_minibatches(Check):
     def grade_case(self, sandbox, case: PreparedCase):
         """Every output names the same wrong return type: say it once."""
         result = super().grade_case(sandbox, case)
-        result.feedback = "; ".join(dict.fromkeys(result.feedback.split("; ")))
+        result.feedback = "; ".join(dict.fromkeys(result.feedback.split("; ")))  # see case_result
         return result
 
     def run(self, student: Student, n, batch_size, seed, other_seed):
@@ -557,8 +569,8 @@ def _refusing(name: str, function):
         except CallbackRefused:
             raise
         except Exception as error:
-            raise CallbackRefused(f"{name} could not take those arguments "
-                                  f"({type(error).__name__}: {error})"[:300]) from None
+            raise CallbackRefused(_("{name} could not take those arguments ({error})").format(
+                name=name, error=f"{type(error).__name__}: {error}")[:300]) from None
     return callback
 
 
@@ -585,7 +597,7 @@ class TrainingJudge:
         def within_budget(*args, **kwargs):
             self.budget -= 1
             if self.budget < 0:
-                raise CallbackRefused("train called back far more often than its epochs need")
+                raise CallbackRefused(_("train called back far more often than its epochs need"))
             return function(*args, **kwargs)
         return within_budget
 
@@ -593,12 +605,13 @@ class TrainingJudge:
         self._check_params(params, "loss_fn")
         if not isinstance(xb, np.ndarray) or xb.ndim != 2 or xb.shape[1] != self.x.shape[1] \
                 or len(xb) == 0:
-            raise CallbackRefused(f"loss_fn: xb should be rows of x, shape (B, "
-                                  f"{self.x.shape[1]}); it is {_describe(xb)}")
+            raise CallbackRefused(_("loss_fn: xb should be rows of x, shape (B, {columns}); it "
+                                    "is {what}").format(columns=self.x.shape[1],
+                                                        what=_describe(xb)))
         if not isinstance(yb, np.ndarray) or yb.shape != (len(xb),) or \
                 yb.dtype.kind not in "iuf" or not np.all(np.isin(yb, (0, 1))):
-            raise CallbackRefused(f"loss_fn: yb should hold the labels of the {len(xb)} rows "
-                                  f"of xb; it is {_describe(yb)}")
+            raise CallbackRefused(_("loss_fn: yb should hold the labels of the {rows} rows of "
+                                    "xb; it is {what}").format(rows=len(xb), what=_describe(yb)))
         xb = np.ascontiguousarray(xb, dtype=np.float64)
         found = [self.row_of.get(row.tobytes()) for row in xb]
         rows = None if None in found else np.array(found, dtype=np.int64)
@@ -610,17 +623,18 @@ class TrainingJudge:
 
     def sgd_step(self, params, grads, lr):
         self._check_params(params, "sgd_step")
-        self._check_params(grads, "sgd_step's grads")
+        self._check_params(grads, _("sgd_step's grads"))
         if not _is_number(lr):
-            raise CallbackRefused(f"sgd_step: lr should be a number; it is {_describe(lr)}")
+            raise CallbackRefused(_("sgd_step: lr should be a number; it is {what}").format(
+                what=_describe(lr)))
         return {k: np.asarray(params[k], dtype=np.float64) - float(lr) * grads[k]
                 for k in self.shapes}
 
     def iterate_minibatches(self, n, batch_size, rng=None):
         n, batch_size = _as_int(n), _as_int(batch_size)
         if n is None or batch_size is None or not 0 < n <= 10**6 or batch_size < 1:
-            raise CallbackRefused("iterate_minibatches(n, batch_size, rng): n and batch_size "
-                                  "should be positive integers")
+            raise CallbackRefused(_("iterate_minibatches(n, batch_size, rng): n and batch_size "
+                                    "should be positive integers"))
         order = self.rng.permutation(n)
         return [order[start:start + batch_size] for start in range(0, n, batch_size)]
 
@@ -628,8 +642,9 @@ class TrainingJudge:
         if not isinstance(params, dict) or any(
                 not isinstance(params.get(k), np.ndarray) or params[k].shape != shape
                 for k, shape in self.shapes.items()):
-            raise CallbackRefused(f"{where}: expected the params dict with arrays "
-                                  f"{', '.join(f'{k} {s}' for k, s in self.shapes.items())}")
+            raise CallbackRefused(_("{where}: expected the params dict with arrays "
+                                    "{arrays}").format(where=where, arrays=", ".join(
+                                        f"{k} {s}" for k, s in self.shapes.items())))
 
 
 def judge_epoch_losses(epochs: int, explain: dict, run: TrainRun) -> Verdict:
@@ -638,51 +653,60 @@ def judge_epoch_losses(epochs: int, explain: dict, run: TrainRun) -> Verdict:
         returned = list(returned)
     if not isinstance(returned, (list, tuple)) or not all(
             _is_number(v) or (isinstance(v, np.ndarray) and v.shape == ()) for v in returned):
-        return Verdict(False, ["wrong_type"], f"train should return a list of floats, one per "
-                       f"epoch; it returned {_describe(run.returned)}")
+        return Verdict(False, ["wrong_type"], _("train should return a list of floats, one per "
+                                                "epoch; it returned {what}").format(
+            what=_describe(run.returned)))
     if len(returned) != epochs:
-        numbers = "" if run.redact else f" ({len(returned)} for {epochs} epochs)"
-        return Verdict(False, ["shape_mismatch"], f"train should return one loss per epoch"
-                       f"{numbers}")
+        numbers = "" if run.redact else _(" ({count} for {epochs} epochs)").format(
+            count=len(returned), epochs=epochs)
+        return Verdict(False, ["shape_mismatch"], _("train should return one loss per "
+                                                    "epoch{numbers}").format(numbers=numbers))
     values = np.array([float(v) for v in returned])
     if not np.all(np.isfinite(values)):
-        return Verdict(False, ["nan_or_inf"], "train returned a NaN or infinite loss")
+        return Verdict(False, ["nan_or_inf"], _("train returned a NaN or infinite loss"))
     if not run.calls or len(run.calls) % epochs:
-        return Verdict(False, ["wrong_values"], "train did not call loss_fn equally often in "
-                       "every epoch, so its epoch losses cannot be checked")
+        return Verdict(False, ["wrong_values"], _("train did not call loss_fn equally often in "
+                                                  "every epoch, so its epoch losses cannot be "
+                                                  "checked"))
     losses = np.array([c.loss for c in run.calls]).reshape(epochs, -1)
     sizes = np.array([len(c.rows) if c.rows is not None else 1 for c in run.calls],
                      dtype=float).reshape(epochs, -1)
     alternatives = {"epoch_loss_last_minibatch": losses[:, -1],
                     "epoch_loss_weighted_by_examples": (losses * sizes).sum(1) / sizes.sum(1)}
-    return compare_output("the list of epoch losses", values, losses.mean(axis=1),
+    return compare_output(_("the list of epoch losses"), values, losses.mean(axis=1),
                           tolerance=TOLERANCE, alternatives=alternatives, explain=explain,
                           redact=run.redact)
 
 
 def judge_minibatches(n: int, batch_size: int, epochs: int, run: TrainRun) -> Verdict:
     if any(c.rows is None for c in run.calls):
-        return Verdict(False, ["wrong_values"], "loss_fn was given rows that are not rows of x: "
-                       "pass it x[idx] and y[idx] for each minibatch of indices idx")
+        return Verdict(False, ["wrong_values"], _(
+            "loss_fn was given rows that are not rows of x: pass it x[idx] and y[idx] for each "
+            "minibatch of indices idx"))
     if not all(c.labels_match for c in run.calls):
-        return Verdict(False, ["wrong_values"], "loss_fn was given labels yb that do not belong "
-                       "to the rows xb: index x and y with the same minibatch")
+        return Verdict(False, ["wrong_values"], _(
+            "loss_fn was given labels yb that do not belong to the rows xb: index x and y with "
+            "the same minibatch"))
     per_epoch = math.ceil(n / batch_size)
     if len(run.calls) != epochs * per_epoch:
-        numbers = "" if run.redact else (f" ({len(run.calls)} calls; {epochs} epochs of "
-                                         f"{per_epoch} minibatches make {epochs * per_epoch})")
-        return Verdict(False, ["wrong_values"], f"train must call loss_fn once per minibatch, "
-                       f"for every minibatch of every epoch{numbers}")
+        numbers = "" if run.redact else _(
+            " ({calls} calls; {epochs} epochs of {per_epoch} minibatches make {total})").format(
+            calls=len(run.calls), epochs=epochs, per_epoch=per_epoch, total=epochs * per_epoch)
+        return Verdict(False, ["wrong_values"], _("train must call loss_fn once per minibatch, "
+                                                  "for every minibatch of every "
+                                                  "epoch{numbers}").format(numbers=numbers))
     full, rest = divmod(n, batch_size)
     sizes = [batch_size] * full + ([rest] if rest else [])
     for epoch in range(epochs):
         calls = run.calls[epoch * per_epoch:(epoch + 1) * per_epoch]
         if [len(c.rows) for c in calls] != sizes:
-            return Verdict(False, ["wrong_values"], f"in epoch {epoch + 1} the minibatches do "
-                           f"not have batch_size rows each (the last may be smaller)")
+            return Verdict(False, ["wrong_values"], _(
+                "in epoch {epoch} the minibatches do not have batch_size rows each (the last may "
+                "be smaller)").format(epoch=epoch + 1))
         if not np.array_equal(np.sort(np.concatenate([c.rows for c in calls])), np.arange(n)):
-            return Verdict(False, ["wrong_values"], f"in epoch {epoch + 1} the minibatches do "
-                           f"not cover every row of x exactly once")
+            return Verdict(False, ["wrong_values"], _(
+                "in epoch {epoch} the minibatches do not cover every row of x exactly "
+                "once").format(epoch=epoch + 1))
     return Verdict(True)
 
 
@@ -690,24 +714,25 @@ def judge_fit(x: np.ndarray, y: np.ndarray, params) -> Verdict:
     """Graded on outcome: the trained model must fit the data."""
     if not isinstance(params, dict) or any(
             not isinstance(params.get(k), np.ndarray) for k in TRAIN_KEYS):
-        return Verdict(False, ["wrong_type"], "after train, params should still be the dict of "
-                       "arrays it was given")
+        return Verdict(False, ["wrong_type"], _("after train, params should still be the dict "
+                                                "of arrays it was given"))
     try:
         logits = mlp_logits({k: leaf(params[k], grad=False) for k in TRAIN_KEYS},
                             leaf(x, grad=False))
     except RuntimeError:
-        return Verdict(False, ["shape_mismatch"], "after train, the params no longer have "
-                       "their shapes")
+        return Verdict(False, ["shape_mismatch"], _("after train, the params no longer have "
+                                                    "their shapes"))
     loss = float(F.cross_entropy(logits, torch.tensor(y, dtype=torch.long)))
     accuracy = float((logits.argmax(1).numpy() == y).mean())
     if not math.isfinite(loss):
-        return Verdict(False, ["nan_or_inf"], "after train, the model's loss is NaN or "
-                       "infinite: did the steps diverge?")
+        return Verdict(False, ["nan_or_inf"], _("after train, the model's loss is NaN or "
+                                                "infinite: did the steps diverge?"))
     if loss > FIT_LOSS or accuracy < FIT_ACCURACY:
-        return Verdict(False, ["wrong_values"], f"after train the model fits the data poorly "
-                       f"(loss {loss:.3g}, accuracy {accuracy:.0%}); correct mini-batch SGD "
-                       f"reaches a loss below {FIT_LOSS} here: is every minibatch's step taken, "
-                       f"in every epoch, on the params dict itself?")
+        return Verdict(False, ["wrong_values"], _(
+            "after train the model fits the data poorly (loss {loss}, accuracy {accuracy}); "
+            "correct mini-batch SGD reaches a loss below {target} here: is every minibatch's "
+            "step taken, in every epoch, on the params dict itself?").format(
+            loss=f"{loss:.3g}", accuracy=f"{accuracy:.0%}", target=FIT_LOSS))
     return Verdict(True)
 
 
@@ -717,11 +742,11 @@ class train(Check):
 
     outputs = ("losses", "minibatches", "fit")
     misconception_texts = {
-        "epoch_loss_last_minibatch": "an epoch's loss is the mean of the losses of all its "
-                                     "minibatches, not the loss of its last one.",
-        "epoch_loss_weighted_by_examples": "an epoch's loss is the plain mean of its minibatch "
-                                           "losses: each minibatch counts once, the smaller "
-                                           "last one too.",
+        "epoch_loss_last_minibatch": N_("an epoch's loss is the mean of the losses of all its "
+                                        "minibatches, not the loss of its last one."),
+        "epoch_loss_weighted_by_examples": N_("an epoch's loss is the plain mean of its "
+                                              "minibatch losses: each minibatch counts once, the "
+                                              "smaller last one too."),
     }
 
     def cases(self, draw):
@@ -755,8 +780,9 @@ class train(Check):
                                substitute={s: (s, s == "sgd_step") for s in substitute})
         for position, name in ((2, "x"), (3, "y")):
             if not _same_array(args[position], _item(reply.args_after, position)):
-                student.violations.append(("mutated_input", f"train modified {name}; shuffle "
-                                           f"indices, never the data itself"))
+                student.violations.append(("mutated_input", _(
+                    "train modified {name}; shuffle indices, never the data itself").format(
+                    name=name)))
         run = TrainRun(reply.value, judge.calls, student.redact)
         trained = _item(reply.args_after, 1)
         return {"losses": run, "minibatches": run, "fit": trained}
@@ -772,11 +798,12 @@ class train(Check):
         if result.passed or not self._passes(sandbox, case, TRAIN_STAGES):
             return result
         culprits = [s for s in TRAIN_STAGES if self._passes(sandbox, case, (s,))]
-        blamed = " and ".join(culprits) if culprits else "sgd_step and iterate_minibatches"
+        blamed = _(" and ").join(culprits) if culprits else \
+            _(" and ").join(TRAIN_STAGES)
         result.score, result.diagnosis, result.error_kind = 1.0, [], None
-        result.feedback = (f"train itself is right: with a correct {blamed} swapped in it "
-                           f"trains as it should, so its result was wrong because of {blamed} "
-                           f"(graded there)")
+        result.feedback = _("train itself is right: with a correct {blamed} swapped in it trains "
+                            "as it should, so its result was wrong because of {blamed} (graded "
+                            "there)").format(blamed=blamed)
         return result
 
     def _passes(self, sandbox, case: PreparedCase, stages) -> bool:
@@ -796,15 +823,16 @@ class train(Check):
 class logistic_newton_step(Check):
     outputs = ("w_new",)
     misconception_texts = {
-        "newton_hessian_not_averaged": "the loss is a mean over the N examples, so its Hessian "
-                                       "carries the same 1/N as its gradient; with a summed "
-                                       "Hessian the step comes out N times too short.",
-        "newton_gradient_not_averaged": "the loss is a mean over the N examples, so its gradient "
-                                        "carries the same 1/N as its Hessian; with a summed "
-                                        "gradient the step comes out N times too long.",
-        "gradient_step_not_newton": "a Newton step moves by the solution d of H d = g, the "
-                                    "gradient rescaled by the curvature, not by the gradient "
-                                    "itself.",
+        "newton_hessian_not_averaged": N_("the loss is a mean over the N examples, so its "
+                                          "Hessian carries the same 1/N as its gradient; with a "
+                                          "summed Hessian the step comes out N times too short."),
+        "newton_gradient_not_averaged": N_("the loss is a mean over the N examples, so its "
+                                           "gradient carries the same 1/N as its Hessian; with a "
+                                           "summed gradient the step comes out N times too "
+                                           "long."),
+        "gradient_step_not_newton": N_("a Newton step moves by the solution d of H d = g, the "
+                                       "gradient rescaled by the curvature, not by the gradient "
+                                       "itself."),
     }
 
     def cases(self, draw):
