@@ -16,6 +16,6 @@ demo: setup
 	$(PY) -m grader.demo
 
 test: setup
-	$(PY) -m pytest tests -n 2
+	$(PY) -m pytest tests -n 2 --dist loadfile
 
 .PHONY: setup demo test

@@ -174,9 +174,52 @@ class Check:
 
 MISSING = object()
 
+
+class ComposedCheck(Check):
+    """A function built from other graded functions, its ``stages``.
+
+    A wrong result may only echo a wrong stage, which is graded on its own.
+    So a failed case is run again with correct stages swapped in (callbacks
+    into the judge), all together and then one at a time: when that is
+    right, the function's own composition is right, it keeps the case's
+    credit, and the feedback names the stage to blame. ``run`` takes a
+    ``substitute`` argument: the stage names to swap in.
+    """
+
+    #: groups of stages swapped in together (a forward pass and the backward
+    #: pass that reads its cache can only be swapped as a pair)
+    stages: tuple[tuple[str, ...], ...] = ()
+
+    def blame(self, culprits: list[str]) -> str:
+        """The feedback of a case rescued by correct stages; culprits may be empty."""
+        raise NotImplementedError
+
+    def grade_case(self, sandbox: Sandbox, case: PreparedCase) -> CaseResult:
+        result = super().grade_case(sandbox, case)
+        every_stage = [name for group in self.stages for name in group]
+        if result.passed or result.error_kind in ("not_implemented", "missing") or \
+                not self.passes_with(sandbox, case, every_stage):
+            return result
+        culprits = ["/".join(group) for group in self.stages
+                    if self.passes_with(sandbox, case, group)]
+        result.score, result.diagnosis, result.error_kind = 1.0, [], None
+        result.feedback = self.blame(culprits)
+        return result
+
+    def passes_with(self, sandbox: Sandbox, case: PreparedCase, stages) -> bool:
+        student = Student(sandbox, redact=True, expected=case.expected)
+        try:
+            actual = self.run(student, **_copy(case.params), substitute=stages)
+        except StudentError:
+            return False
+        return not student.violations and all(
+            compare_output(name, actual.get(name, MISSING), case.expected[name],
+                           tolerance=self.tolerance).passed for name in self.outputs)
+
 _ERROR_DIAGNOSIS = {"not_implemented": "not_implemented", "missing": "not_implemented",
                     "forbidden": "forbidden", "timeout": "timeout",
-                    "resource_limit": "resource_limit", "bad_output": "wrong_type"}
+                    "resource_limit": "resource_limit", "bad_output": "wrong_type",
+                    "wrong_type": "wrong_type"}
 
 
 def check(assignment: str, points: float, name: str | None = None):
@@ -293,6 +336,8 @@ class Student:
                 what=what)
         if error.kind in ("forbidden", "timeout"):
             return _("{what}: {message}").format(what=what, message=error.message)
+        if error.kind == "wrong_type":  # the judge's own words about what came back
+            return error.message
         where = _(" at {where}").format(where=error.where[-1]) if error.where else ""
         if self.redact:  # a hidden case's message may quote its inputs
             return _("{what} raised {error}{where}").format(
@@ -386,7 +431,7 @@ def summarise(check: Check, results: list[CaseResult]) -> ExerciseResult:
         status = "forbidden"
     elif score == 0 and "timeout" in kinds:
         status = "timeout"
-    elif score == 0 and kinds - {None, "not_implemented", "missing"}:
+    elif score == 0 and kinds - {None, "not_implemented", "missing", "wrong_type"}:
         status = "error"
     else:
         status = "partial" if score > 0 else "failed"
@@ -395,6 +440,9 @@ def summarise(check: Check, results: list[CaseResult]) -> ExerciseResult:
     if not failed:
         feedback = ngettext("All {total} case passed.", "All {total} cases passed.",
                             len(results)).format(total=len(results))
+        notes = [r.feedback for r in results if r.feedback]
+        if notes:  # a passed case can still say something (a stage to blame)
+            feedback = f"{feedback} {notes[0]}"
     else:
         summary = ngettext("{passed} of {total} case passed.", "{passed} of {total} cases passed.",
                            len(results)).format(passed=passed_count, total=len(results))

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks.compare import Verdict, compare_output
-from grader.checks.core import MISSING, Check, Draw, PreparedCase, Student, check
+from grader.checks.core import MISSING, Check, ComposedCheck, Draw, PreparedCase, Student, check
 from grader.checks.torchref import leaf, numpy
 from grader.i18n import N_, _
 from grader.sandbox import protocol
@@ -737,9 +737,10 @@ def judge_fit(x: np.ndarray, y: np.ndarray, params) -> Verdict:
 
 
 @check(A, points=15)
-class train(Check):
+class train(ComposedCheck):
     """train on a small XOR data set with the judge's loss_fn, a tanh MLP."""
 
+    stages = tuple((stage,) for stage in TRAIN_STAGES)
     outputs = ("losses", "minibatches", "fit")
     misconception_texts = {
         "epoch_loss_last_minibatch": N_("an epoch's loss is the mean of the losses of all its "
@@ -787,34 +788,11 @@ class train(Check):
         trained = _item(reply.args_after, 1)
         return {"losses": run, "minibatches": run, "fit": trained}
 
-    def grade_case(self, sandbox, case: PreparedCase):
-        """A train that fails may only be calling a wrong sgd_step or iterate_minibatches.
-
-        Those are graded on their own; here they are swapped for correct ones,
-        both together, then one at a time, and train keeps its credit when its
-        own loop is right.
-        """
-        result = super().grade_case(sandbox, case)
-        if result.passed or not self._passes(sandbox, case, TRAIN_STAGES):
-            return result
-        culprits = [s for s in TRAIN_STAGES if self._passes(sandbox, case, (s,))]
-        blamed = _(" and ").join(culprits) if culprits else \
-            _(" and ").join(TRAIN_STAGES)
-        result.score, result.diagnosis, result.error_kind = 1.0, [], None
-        result.feedback = _("train itself is right: with a correct {blamed} swapped in it trains "
-                            "as it should, so its result was wrong because of {blamed} (graded "
-                            "there)").format(blamed=blamed)
-        return result
-
-    def _passes(self, sandbox, case: PreparedCase, stages) -> bool:
-        student = Student(sandbox, redact=True)
-        try:
-            actual = self.run(student, **case.params, substitute=stages)
-        except StudentError:
-            return False
-        return not student.violations and all(
-            compare_output(name, actual[name], case.expected[name], tolerance=self.tolerance).passed
-            for name in self.outputs)
+    def blame(self, culprits):
+        blamed = _(" and ").join(culprits or TRAIN_STAGES)
+        return _("train itself is right: with a correct {blamed} swapped in it trains "
+                 "as it should, so its result was wrong because of {blamed} (graded "
+                 "there)").format(blamed=blamed)
 
 
 # -- logistic_newton_step ---------------------------------------------------------------
