@@ -35,7 +35,7 @@ import nbformat
 
 from grader.course.build import COURSE_ASSIGNMENTS, generate_release, nbgrader, new_course, \
     solution_parts
-from grader.course.nbgrader_plugins import is_test_cell
+from grader.submission import is_test_cell
 from grader.course.stubs import ROOT
 
 CORRECT, STUB = "correct", "stub"

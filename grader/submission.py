@@ -11,6 +11,8 @@ from pathlib import Path
 
 import nbformat
 
+from grader.sandbox.protocol import CELL_MARKER
+
 from grader.i18n import _
 
 _MAGIC = re.compile(r"^(\s*)([%!].*)$")
@@ -82,16 +84,13 @@ def notebook_source(path: Path) -> str:
     return "".join(f"{CELL_MARKER}\n{chunk}\n" for chunk in chunks)
 
 
-#: Starts each notebook cell in the module source: the worker runs the cells one
-#: by one, as a kernel does, so an error in one cell does not undo the others.
-CELL_MARKER = "# %% grader: notebook cell"
-
-
 def _nbgrader(cell) -> dict:
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return meta if isinstance(meta, dict) else {}
 
 
 def is_test_cell(cell) -> bool:
+    """An nbgrader autograder test cell: graded, and not a student's answer."""
     meta = _nbgrader(cell)
-    return bool(meta.get("grade")) and not meta.get("solution")
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) \
+        and not meta.get("solution")

@@ -32,6 +32,8 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Integer, Unicode
 
+from grader.submission import is_test_cell
+
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 
@@ -41,12 +43,6 @@ def read_seed(path: Path) -> int:
     if not path.exists():
         path.write_text(f"{secrets.randbelow(2**31)}\n", encoding="utf-8")
     return int(path.read_text(encoding="utf-8").strip())
-
-
-def is_test_cell(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) \
-        and not meta.get("solution")
 
 
 def grade_notebook(assignment: str, notebook_path: Path, seed: int, timeout: float) -> dict:

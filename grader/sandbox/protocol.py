@@ -21,6 +21,10 @@ import time
 
 import numpy as np
 
+#: Starts each notebook cell in a submission's source: the worker runs the cells
+#: one by one, as a kernel does, so an error in one cell does not undo the others.
+CELL_MARKER = "# %% grader: notebook cell"
+
 MAX_FRAME_BYTES = 64 * 2**20
 MAX_ARRAY_BYTES = 16 * 2**20  # far above any case's size; refused before encoding
 _HEADER = struct.Struct(">I")

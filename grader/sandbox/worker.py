@@ -106,7 +106,7 @@ class Worker:
         with open(self.submission_path, encoding="utf-8") as handle:
             source = handle.read()
         cell_errors = []
-        if source.startswith(CELL_MARKER):
+        if source.startswith(protocol.CELL_MARKER):
             self.module = module  # a notebook: each cell on its own, like a kernel
             for start, cell in _cells(source):
                 try:
@@ -228,13 +228,10 @@ class Worker:
                                           for name, (callback, update) in substitute.items()})
 
 
-CELL_MARKER = "# %% grader: notebook cell"
-
-
 def _cells(source: str):
     """(first line index, code) of each cell of a notebook's source."""
     lines = source.split("\n")
-    starts = [i for i, line in enumerate(lines) if line == CELL_MARKER] + [len(lines)]
+    starts = [i for i, line in enumerate(lines) if line == protocol.CELL_MARKER] + [len(lines)]
     for begin, end in zip(starts, starts[1:]):
         yield begin + 1, "\n".join(lines[begin + 1:end])
 
