@@ -106,11 +106,9 @@ class InProcessSandbox:
 
         worker.np, worker.protocol = numpy, protocol  # what worker.main() sets up
         worker.callback_proxy = self._local_callback
-        path = folder / "submission.py"
-        path.write_text(source, encoding="utf-8")
-        self.worker = worker.Worker(str(path))
+        self.worker = worker.Worker()
         self.describe = worker.describe_error
-        self.worker.op_load({})
+        self.worker.op_load({"source": source})
         self.cell_errors, self.callbacks = [], {}
         self.student_seconds = self.callback_seconds = 0.0
 

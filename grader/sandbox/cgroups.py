@@ -62,13 +62,17 @@ class ControlGroups:
     def active(self) -> list[str]:
         return [folder.parent.relative_to(ROOT).parts[0] for folder in self.folders]
 
-    def join(self) -> None:
-        """Move the calling process in: called in the child before exec."""
-        for folder in self.folders:
-            with open(folder / "cgroup.procs", "w") as procs:
-                procs.write(str(os.getpid()))
+    def procs_files(self) -> list[int]:
+        """Open ``cgroup.procs`` files: a worker inside the sandbox writes "0" to join.
 
-    def kill_all(self) -> None:
+        The kernel checks the rights of whoever opened the file, so a process
+        that cannot see the cgroup file system can still be put in its group.
+        """
+        return [os.open(folder / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
+                for folder in self.folders]
+
+    def kill_all(self) -> bool:
+        """SIGKILL every member; False where there are no groups to do it with."""
         for folder in self.folders:
             for _ in range(20):  # a forking process may add members while we kill
                 try:
@@ -82,6 +86,7 @@ class ControlGroups:
                         os.kill(pid, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
+        return bool(self.folders)
 
     def remove(self) -> None:
         self.kill_all()

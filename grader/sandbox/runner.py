@@ -1,18 +1,21 @@
 """The judge's side of the sandbox: start a worker, talk to it, kill it.
 
-One ``Sandbox`` serves one submission. Its worker process is started under
-bubblewrap (a private, read-only view of the system holding only Python,
-NumPy, the harness and the submission; no network; a private /tmp; an
-unprivileged user) with resource limits, and killed from outside, whole
-process tree, when a call runs past its deadline. After a timeout or a crash
-the next call starts a fresh worker, so one bad exercise costs only itself.
+One ``Sandbox`` serves one submission. Its worker process is forked by the
+grading process's warm parent (``Zygote``), which lives under bubblewrap (a
+read-only view of the system holding only Python, NumPy and the harness; no
+network; an unprivileged user); each worker gets its own /tmp, resource limits
+and control groups, and is killed from outside, whole process tree, when a
+call runs past its deadline. After a timeout or a crash the next call forks a
+fresh worker, so one bad exercise costs only itself.
 """
 from __future__ import annotations
 
+import atexit
+import json
 import os
-import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +32,7 @@ from grader.i18n import _
 from grader.sandbox import protocol
 from grader.sandbox.cgroups import ControlGroups
 
-HARNESS_FILES = [Path(__file__).with_name("worker.py"), Path(__file__).with_name("protocol.py")]
+HARNESS_FILES = [Path(__file__).with_name(name) for name in ("zygote.py", "worker.py", "protocol.py")]
 NOBODY = 65534
 
 
@@ -41,6 +44,7 @@ class Limits:
     memory_bytes: int = 2 * 2**30
     processes: int = 64
     file_bytes: int = 16 * 2**20
+    tmp_bytes: int = 64 * 2**20
     output_bytes: int = 16 * 2**10
     restarts: int = 40
 
@@ -106,14 +110,16 @@ def _interpreter() -> str:
     return str(base if base.exists() else Path(sys.executable).resolve())
 
 
-def _command(workdir: str) -> list[str]:
+def _command(harness: str) -> list[str]:
+    """How the warm parent is started: inside bubblewrap, as its pid 1, where it works."""
     python = _interpreter()
     if isolation() == "none":
-        harness = os.path.join(workdir, "harness")
-        return [python, "-I", "-S", "-B", os.path.join(harness, "worker.py"), _fallback_libdir(),
-                os.path.join(workdir, "submission", "submission.py")]
+        return [python, "-I", "-S", "-B", os.path.join(harness, "zygote.py"), _fallback_libdir()]
     base = sys.base_prefix
-    command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+    command = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+               "--new-session", "--as-pid-1",
+               # kept by the parent alone, to give each worker its own /tmp; workers drop it
+               "--cap-drop", "ALL", "--cap-add", "CAP_SYS_ADMIN",
                "--uid", str(NOBODY), "--gid", str(NOBODY),
                "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib",
                "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin",
@@ -122,13 +128,116 @@ def _command(workdir: str) -> list[str]:
                "--tmpfs", os.path.join(base, "lib", f"python{sys.version_info.major}."
                                                     f"{sys.version_info.minor}", "site-packages"),
                "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-               "--ro-bind", os.path.join(workdir, "harness"), "/harness",
-               "--ro-bind", os.path.join(workdir, "submission"), "/submission",
+               "--ro-bind", harness, "/harness",
                "--chdir", "/tmp", "--setenv", "HOME", "/tmp"]
     for path in _numpy_paths():
         command += ["--ro-bind", str(path), f"/sandbox/lib/{path.name}"]
-    return command + [python, "-I", "-S", "-B", "/harness/worker.py", "/sandbox/lib",
-                      "/submission/submission.py"]
+    return command + [python, "-I", "-S", "-B", "/harness/zygote.py", "/sandbox/lib"]
+
+
+class ZygoteFailed(Exception):
+    """The warm parent died or stopped answering: the judge starts another."""
+
+
+class Zygote:
+    """The warm parent of this grading process's workers (``zygote.py``).
+
+    Started once and kept: every submission's worker is forked from it. If it
+    dies (nothing a worker does should kill it, but the judge does not rely
+    on that), the next request starts a new one.
+    """
+
+    REPLY_SECONDS = 10.0
+
+    def __init__(self):
+        self.harness = tempfile.mkdtemp(prefix="grader-harness-")
+        os.chmod(self.harness, 0o755)
+        for path in HARNESS_FILES:
+            shutil.copy(path, os.path.join(self.harness, path.name))
+        judge_end, parent_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp",
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "PYTHONUNBUFFERED": "1"}
+
+        def in_child() -> None:
+            os.dup2(parent_end.fileno(), 3)
+
+        self.process = subprocess.Popen(
+            _command(self.harness), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, pass_fds=(3,), close_fds=True, start_new_session=True,
+            preexec_fn=in_child, env=env, cwd=self.harness)
+        parent_end.close()
+        self.control = judge_end
+        self.control.settimeout(self.REPLY_SECONDS)
+        self.lock = threading.Lock()
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def ask(self, request: dict, fds: list[int] = ()) -> dict:
+        with self.lock:
+            try:
+                socket.send_fds(self.control, [json.dumps(request).encode()], list(fds))
+                reply = self.control.recv(65536)
+            except OSError as error:  # includes a timeout
+                self.close()
+                raise ZygoteFailed(str(error)) from None
+        if not reply:
+            self.close()
+            raise ZygoteFailed("the warm parent exited")
+        return json.loads(reply)
+
+    def fork(self, limits: Limits, groups: ControlGroups) -> tuple[int, int, int, int]:
+        """A new worker: its pid (in the sandbox) and the judge's ends of its pipes."""
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        output_r, output_w = os.pipe()
+        group_files = groups.procs_files()
+        sandboxed = isolation() == "bubblewrap"
+        try:
+            reply = self.ask({"op": "fork", "tmp_bytes": limits.tmp_bytes if sandboxed else 0,
+                              "drop_privileges": sandboxed,
+                              "limits": {"cpu_seconds": limits.cpu_seconds,
+                                         "memory_bytes": limits.memory_bytes,
+                                         "processes": limits.processes,
+                                         "file_bytes": limits.file_bytes}},
+                             [to_worker_r, from_worker_w, output_w, *group_files])
+        finally:
+            for fd in (to_worker_r, from_worker_w, output_w, *group_files):
+                os.close(fd)
+        return int(reply["pid"]), to_worker_w, from_worker_r, output_r
+
+    def kill(self, pid: int) -> None:
+        self.ask({"op": "kill", "pid": pid})
+
+    def wait(self, pid: int) -> int | None:
+        return self.ask({"op": "wait", "pid": pid}).get("code")
+
+    def close(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        self.control.close()
+        shutil.rmtree(self.harness, ignore_errors=True)
+
+
+_zygote: Zygote | None = None
+_zygote_lock = threading.Lock()
+
+
+def zygote() -> Zygote:
+    """This process's warm parent, started on first use and after a death."""
+    global _zygote
+    with _zygote_lock:
+        if _zygote is None or not _zygote.alive:
+            if _zygote is not None:
+                _zygote.close()
+            _zygote = Zygote()
+            atexit.register(_zygote.close)
+        return _zygote
 
 
 class Sandbox:
@@ -136,17 +245,10 @@ class Sandbox:
 
     def __init__(self, source: str, limits: Limits = Limits()):
         self.limits = limits
-        self.workdir = tempfile.mkdtemp(prefix="grader-sandbox-")
-        os.chmod(self.workdir, 0o755)
-        for sub in ("harness", "submission"):
-            os.mkdir(os.path.join(self.workdir, sub), 0o755)
-        for path in HARNESS_FILES:
-            shutil.copy(path, os.path.join(self.workdir, "harness", path.name))
-        with open(os.path.join(self.workdir, "submission", "submission.py"), "w",
-                  encoding="utf-8") as handle:
-            handle.write(source)
+        self.source = source
         self.groups = ControlGroups(limits.processes, limits.memory_bytes)
-        self.process: subprocess.Popen | None = None
+        self.pid: int | None = None
+        self.parent: Zygote | None = None
         self.restarts = 0
         self.load_error: StudentError | None = None
         self.names: list[str] = []
@@ -160,37 +262,18 @@ class Sandbox:
             raise StudentError("crashed", _("the submission crashed or hung too many times; "
                                             "the remaining checks were not run"))
         self.restarts += 1
-        to_worker_r, to_worker_w = os.pipe()
-        from_worker_r, from_worker_w = os.pipe()
-        output_r, output_w = os.pipe()
-        limits = self.limits
-
-        groups = self.groups
-
-        def in_child() -> None:
-            groups.join()
-            os.dup2(to_worker_r, 3)
-            os.dup2(from_worker_w, 4)
-            for name, value in ((resource.RLIMIT_CPU, limits.cpu_seconds),
-                                (resource.RLIMIT_AS, limits.memory_bytes),
-                                (resource.RLIMIT_NPROC, limits.processes),
-                                (resource.RLIMIT_FSIZE, limits.file_bytes),
-                                (resource.RLIMIT_CORE, 0)):
-                resource.setrlimit(name, (value, value))
-
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp",
-               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(
-            _command(self.workdir), stdin=subprocess.DEVNULL, stdout=output_w, stderr=output_w,
-            pass_fds=(3, 4), close_fds=True, start_new_session=True, preexec_fn=in_child,
-            env=env, cwd=self.workdir)
-        for fd in (to_worker_r, from_worker_w, output_w):
-            os.close(fd)
-        self.to_worker, self.from_worker = to_worker_w, from_worker_r
+        self.parent = zygote()
+        try:
+            self.pid, self.to_worker, self.from_worker, output_r = self.parent.fork(
+                self.limits, self.groups)
+        except ZygoteFailed:  # once more, from a fresh parent
+            self.parent = zygote()
+            self.pid, self.to_worker, self.from_worker, output_r = self.parent.fork(
+                self.limits, self.groups)
         threading.Thread(target=self._drain, args=(output_r,), daemon=True).start()
         try:
-            reply = self._exchange({"op": "load"}, {}, self.limits.load_seconds)
+            reply = self._exchange({"op": "load", "source": self.source}, {},
+                                   self.limits.load_seconds)
         except StudentError as error:  # a hang or a death at import: no retry would help
             error.at_load, self.load_error = True, error
             raise
@@ -210,26 +293,29 @@ class Sandbox:
                 if room > 0:
                     self.output += chunk[:room]
 
-    def kill(self) -> None:
-        if self.process is None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.groups.kill_all()  # whatever escaped the process group
-        self.process.wait()
+    def kill(self) -> int | None:
+        """Kill the worker and everything it started; reap it; return its exit code."""
+        if self.pid is None:
+            return None
+        pid, parent, self.pid = self.pid, self.parent, None
         for fd in (self.to_worker, self.from_worker):
             try:
                 os.close(fd)
             except OSError:
                 pass
-        self.process = None
+        if not self.groups.kill_all():  # no control groups here: its session, as far as it goes
+            try:
+                parent.kill(pid)
+            except ZygoteFailed:
+                return None
+        try:
+            return parent.wait(pid)
+        except ZygoteFailed:
+            return None
 
     def close(self) -> None:
         self.kill()
         self.groups.remove()
-        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> "Sandbox":
         return self
@@ -241,7 +327,7 @@ class Sandbox:
 
     def ensure_loaded(self) -> None:
         """Start the worker if none runs; raise the load error, if any."""
-        if self.load_error is None and self.process is None:
+        if self.load_error is None and self.pid is None:
             self._spawn()
         if self.load_error is not None:
             raise self.load_error
@@ -289,9 +375,7 @@ class Sandbox:
             raise StudentError("timeout", _("no answer within {seconds} s (an endless "
                                             "loop?)").format(seconds=f"{seconds:g}")) from None
         except (protocol.Closed, BrokenPipeError):
-            code = self.process.poll() if self.process else None
-            self.kill()
-            raise StudentError("crashed", _death_message(code)) from None
+            raise StudentError("crashed", _death_message(self.kill())) from None
         except protocol.ProtocolError as error:
             self.kill()
             raise StudentError("bad_output", _("the worker sent a malformed reply ({error})").format(

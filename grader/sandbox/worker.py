@@ -1,16 +1,17 @@
 """The worker: the only process that runs student code.
 
-It is started inside the sandbox as ``python -I -S worker.py LIBDIR SUBMISSION``
-with the request channel on fd 3 and the reply channel on fd 4. It loads the
-submission, then answers the judge's requests one at a time: call a student
-function on inputs the judge sent, and send back what came out, as plain
-data. It decides nothing: every verdict is the judge's, so nothing a student
+Each worker is forked by the warm parent (``zygote.py``) inside the sandbox,
+with the request channel on fd 3 and the reply channel on fd 4. Its first
+request carries the submission's source, which it runs; then it answers the
+judge's requests one at a time: call a student function on inputs the judge
+sent, and send back what came out, as plain data. It decides nothing: every verdict is the judge's, so nothing a student
 does in here can do more than return wrong data.
 """
 from __future__ import annotations
 
 import importlib.abc
 import importlib.util
+import linecache
 import operator
 import os
 import sys
@@ -18,6 +19,8 @@ import traceback
 import types
 
 REQUESTS, REPLIES = 3, 4
+#: The name student code is compiled under: tracebacks and errors point into it.
+SUBMISSION_FILE = "/submission/submission.py"
 FORBIDDEN = ("torch", "jax", "jaxlib", "tensorflow", "autograd", "mxnet", "paddle",
              "tinygrad", "micrograd", "theano", "chainer", "keras", "sympy")
 MAX_MESSAGE = 400
@@ -59,20 +62,21 @@ class _ForbidLibraries(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         pass
 
 
-def main() -> None:
-    libdir, submission_path = sys.argv[1], sys.argv[2]
+def prepare(libdir: str) -> None:
+    """What every worker shares, done once in the warm parent: NumPy imported."""
     sys.path.insert(0, libdir)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     global np, protocol
     import numpy as np
     import protocol
 
+
+def forbid_libraries() -> None:
     sys.meta_path.insert(0, _ForbidLibraries())
-    Worker(submission_path).serve()
 
 
 class Worker:
-    def __init__(self, submission_path: str):
+    def __init__(self, submission_path: str = SUBMISSION_FILE):
         self.submission_path = submission_path
         self.module = None
         self.kept: dict[int, object] = {}
@@ -100,11 +104,13 @@ class Worker:
     # -- requests -----------------------------------------------------------
 
     def op_load(self, request: dict) -> dict:
-        spec = importlib.util.spec_from_file_location("submission", self.submission_path)
-        module = importlib.util.module_from_spec(spec)
+        source = request["source"]
+        # the source is on no disk here: tracebacks quote their lines from this cache
+        linecache.cache[self.submission_path] = (len(source), None, source.splitlines(True),
+                                                 self.submission_path)
+        module = types.ModuleType("submission")
+        module.__file__ = self.submission_path
         sys.modules["submission"] = module
-        with open(self.submission_path, encoding="utf-8") as handle:
-            source = handle.read()
         cell_errors = []
         if source.startswith(protocol.CELL_MARKER):
             self.module = module  # a notebook: each cell on its own, like a kernel
@@ -115,7 +121,7 @@ class Worker:
                 except Exception as error:
                     cell_errors.append(describe_error(error, self.submission_path))
         else:
-            spec.loader.exec_module(module)
+            exec(compile(source, self.submission_path, "exec"), module.__dict__)
             self.module = module
         names = sorted(name for name in vars(module) if not name.startswith("_"))
         return {"ok": True, "names": names, "cell_errors": cell_errors[:5]}
@@ -318,6 +324,3 @@ def _safe_str(error: BaseException) -> str:
     except BaseException:
         return "<unprintable>"
 
-
-if __name__ == "__main__":
-    main()
