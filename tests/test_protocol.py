@@ -32,15 +32,30 @@ def test_objects_and_subclasses_become_opaque():
     assert isinstance(roundtrip(object()), protocol.Opaque)
 
 
-def test_pickled_arrays_are_refused():
+def test_pickled_and_object_arrays_are_refused():
     import base64
-    import io
 
-    buffer = io.BytesIO()
-    np.save(buffer, np.array([{"x": 1}], dtype=object), allow_pickle=True)
-    data = {"$nd": base64.b64encode(buffer.getvalue()).decode()}
-    with pytest.raises(ValueError):  # numpy refuses: allow_pickle=False
-        protocol.decode(data)
+    payload = base64.b64encode(pickle.dumps(np.array([{"x": 1}], dtype=object))).decode()
+    for dtype in ("|O", "<V8", "[('a', '|O')]", None, "float64"):
+        with pytest.raises(protocol.ProtocolError, match="non-numeric"):
+            protocol.decode({"$nd": payload, "dtype": dtype, "shape": [1]})
+
+
+def test_array_bytes_must_match_their_shape():
+    good = protocol.encode(np.arange(6.0).reshape(2, 3))
+    assert good["dtype"] == "<f8" and good["shape"] == [2, 3]
+    for shape in ([2, 2], [7], [-1, 6], [2.0, 3], "2,3", [1] * 33):
+        with pytest.raises(protocol.ProtocolError):
+            protocol.decode({**good, "shape": shape})
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode({**good, "$nd": "not base64!"})
+
+
+def test_arrays_arrive_writable_in_native_byte_order():
+    big_endian = np.arange(4, dtype=">f8")
+    back = roundtrip(big_endian)
+    assert back.dtype == np.float64 and back.dtype.isnative and np.array_equal(back, big_endian)
+    back[0] = 7.0  # the judge may hand it on to code that writes into it
 
 
 def test_malformed_data_is_a_protocol_error():
