@@ -11,85 +11,33 @@ was graded, 2 for a bad call, 1 when the grader itself failed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import secrets
 import sys
+from collections import Counter
 from pathlib import Path
 
-from grader import i18n
+from grader import batch, i18n
 from grader.checks.core import ASSIGNMENTS, checks_for
 from grader.i18n import _
-from grader.report.model import SubmissionReport, build, exercise_from_wire
-from grader.report.table import print_reports
+from grader.report.model import SubmissionReport, report_from_json
+from grader.report.progress import ProgressBar
+from grader.report.table import print_reports, print_summary
 
-PACKAGE = Path(__file__).resolve().parent
+
+DETAIL_LIMIT = 10  # more submissions than this: the table has one row per submission
 
 
 class BadCall(Exception):
     """A usage error: exit 2 with one line."""
 
 
-class ResultCollector:
-    """A pytest plugin object that gathers what every grading item recorded."""
-
-    def __init__(self):
-        self.results: dict[int, dict] = {}
-        self.failures: list[str] = []
-
-    def pytest_runtest_logreport(self, report):
-        recorded = [v for k, v in report.user_properties if k == "grader_result"]
-        if report.when == "call" and recorded:
-            data = json.loads(recorded[-1])
-            result = exercise_from_wire(data["result"])
-            self.results.setdefault(data["submission"], {})[result.name] = result
-        elif report.failed:
-            self.failures.append(f"{report.nodeid} ({report.when}): {report.longreprtext[-2000:]}")
-
-    def pytest_collectreport(self, report):
-        if report.failed:
-            self.failures.append(f"collecting {report.nodeid}: {report.longreprtext[-2000:]}")
-
-
 def grade(assignment: str, submissions: list[str], *, seed: int | None, public_only: bool,
           jobs: int = 1, lang: str = "en") -> list[SubmissionReport]:
-    """Grade submissions through pytest; raise RuntimeError if the grader failed.
-
-    ``lang`` is the language of the feedback (``en`` or ``zh_CN``); it reaches
-    the pytest run, and every xdist worker, as ``--grader-lang``.
-    """
-    from grader.sandbox.runner import isolation
-
-    if seed is None and not public_only:
-        seed = secrets.randbelow(2**31)
-    args = [str(PACKAGE / "run_checks.py"), "-c", str(PACKAGE / "grading.ini"),
-            "--rootdir", str(PACKAGE), "--noconftest", "-p", "grader.pytest_plugin",
-            "-p", "no:terminal", "--assignment", assignment,
-            "--grader-lang", i18n.normalise(lang) or i18n.DEFAULT]
-    for path in submissions:
-        args += ["--submission", path]
-    args += ["--public-only"] if public_only else ["--grading-seed", str(seed)]
-    if jobs > 1 and len(submissions) > 1:
-        args += ["-p", "xdist", "-n", str(min(jobs, len(submissions))), "--dist", "loadgroup"]
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no plugin but the grader's
-    import pytest
-
-    collector = ResultCollector()
-    code = pytest.main(args, plugins=[collector])
-    names = [check.name for check in checks_for(assignment)]
-    missing = [(i, n) for i in range(len(submissions)) for n in names
-               if n not in collector.results.get(i, {})]
-    if code not in (0, 1) or missing or collector.failures:
-        detail = "; ".join(collector.failures[:3]) or f"pytest exited with {code}"
-        raise RuntimeError(f"the grader failed: {len(missing)} results missing: {detail}")
-    reports = []
-    for index, path in enumerate(submissions):
-        exercises = [collector.results[index][n] for n in names]
-        unreadable = {e.feedback for e in exercises if e.status == "error" and not e.cases}
-        reports.append(build(path, assignment, exercises, seed=None if public_only else seed,
-                             public_only=public_only, sandbox=isolation(),
-                             error=unreadable.pop() if unreadable else None))
-    return reports
+    """Grade submissions; raise RuntimeError if the grader failed."""
+    return batch.grade(batch.Settings(assignment, seed, public_only, lang, jobs), submissions)
 
 
 def _language(value: str) -> str:
@@ -117,6 +65,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     grade_cmd.add_argument("--public", action="store_true", help="public cases only")
     grade_cmd.add_argument("--seed", type=int, help="seed of the randomised cases")
     grade_cmd.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
+    grade_cmd.add_argument("--resume", action="store_true",
+                           help="skip submissions that the --json file (or what a killed run "
+                                "left of it) holds for the same content, grader version, seed "
+                                "and options; the seed defaults to theirs")
     _add_lang(grade_cmd)
     check_cmd = commands.add_parser("check", help="a student's self-check: public cases only")
     check_cmd.add_argument("assignment")
@@ -153,25 +105,86 @@ def run_grade(args: argparse.Namespace) -> int:
             raise BadCall(f"no such file or folder: {path}")
     if args.jobs < 1:
         raise BadCall("--jobs must be at least 1")
-    reports = grade(args.assignment, args.submissions, seed=args.seed, public_only=args.public,
-                    jobs=args.jobs, lang=args.lang)
+    if args.resume and args.json in (None, "-"):
+        raise BadCall("--resume needs --json PATH: the file it resumes")
+    settings = batch.Settings(args.assignment, args.seed, args.public, args.lang, args.jobs)
+    journal = batch.Journal(Path(args.json)) if args.json not in (None, "-") else None
+    hashes = [batch.content_hash(p) for p in args.submissions]
+    kept = _already_graded(journal, settings, args.submissions, hashes) if args.resume else {}
+    if settings.seed is None and not settings.public_only:
+        settings.seed = secrets.randbelow(2**31)
+
+    detailed = len(args.submissions) <= DETAIL_LIMIT
+    shown: dict[int, SubmissionReport] = {}  # whole reports when detailed, else summaries
+    to_stdout = _InOrder(len(args.submissions), sys.stdout) if args.json == "-" else None
+    for index, line in kept.items():
+        shown[index] = _from_line(line, detailed)
+        if to_stdout:
+            to_stdout.put(index, line)
+    todo = [i for i in range(len(args.submissions)) if i not in kept]
+    if journal:
+        journal.open(list(kept.values()))
+
+    bar = ProgressBar(len(todo) * len(checks_for(args.assignment)), sys.stderr)
+
+    def on_report(position: int, report: SubmissionReport) -> None:
+        index = todo[position]
+        if journal:
+            journal.append(report)
+        if to_stdout:
+            to_stdout.put(index, json.dumps(report.to_json()))
+        shown[index] = report if detailed else dataclasses.replace(report, exercises=[])
+
+    if todo:
+        with bar:
+            batch.grade_each(settings, [args.submissions[i] for i in todo], on_report,
+                             on_item=bar.advance, hashes=[hashes[i] for i in todo])
+    if journal:
+        journal.finish(args.submissions)
     table_stream = sys.stderr if args.json == "-" else sys.stdout
-    print_reports(reports, table_stream)
-    if args.json:
-        lines = "".join(json.dumps(r.to_json()) + "\n" for r in reports)
-        if args.json == "-":
-            sys.stdout.write(lines)
-            sys.stdout.flush()
-        else:
-            _write_atomically(Path(args.json), lines)
+    ordered = [shown[i] for i in range(len(args.submissions))]
+    (print_reports if detailed else print_summary)(ordered, table_stream)
+    if kept:
+        print(_("{count} submissions already graded the same way were skipped "
+                "(--resume)").format(count=len(kept)), file=sys.stderr)
     return 0
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """A report is written whole or not at all."""
-    temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+def _already_graded(journal: batch.Journal, settings: batch.Settings, submissions: list[str],
+                    hashes: list[str]) -> dict[int, str]:
+    """The earlier reports a resumed run keeps, by index; adopts their seed if none is given."""
+    previous = journal.previous()
+    if settings.seed is None and not settings.public_only:
+        seeds = Counter(f.seed for f in previous if f.assignment == settings.assignment
+                        and not f.public_only and f.seed is not None)
+        if seeds:
+            settings.seed = seeds.most_common(1)[0][0]
+    kept = {}
+    for index, (path, sha) in enumerate(zip(submissions, hashes)):
+        line = previous.get(settings.fingerprint(path, sha))
+        if line is not None:
+            kept[index] = line
+    return kept
+
+
+def _from_line(line: str, detailed: bool) -> SubmissionReport:
+    report = report_from_json(json.loads(line))
+    return report if detailed else dataclasses.replace(report, exercises=[])
+
+
+class _InOrder:
+    """JSON Lines on a stream in the order given, whatever order reports finish in."""
+
+    def __init__(self, count: int, stream):
+        self.waiting: dict[int, str] = {}
+        self.next, self.count, self.stream = 0, count, stream
+
+    def put(self, index: int, line: str) -> None:
+        self.waiting[index] = line
+        while self.next in self.waiting:
+            self.stream.write(self.waiting.pop(self.next) + "\n")
+            self.next += 1
+        self.stream.flush()
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -56,6 +56,8 @@ def pytest_configure(config):
     # here, and in every xdist worker (each gets the same options): feedback is
     # made in the process that grades
     config._grader_previous_language = i18n.get_language()
+    import torch  # references are tiny: intra-op threads only contend with --jobs
+    torch.set_num_threads(1)
     i18n.set_language(config.getoption("grader_lang") or i18n.default_language())
     seed = config.getoption("grading_seed")
     if seed is None and not config.getoption("public_only"):

@@ -19,12 +19,18 @@ class SubmissionReport:
     public_only: bool = False
     sandbox: str = "bubblewrap"
     error: str | None = None  # why the submission could not be read at all
+    # what a re-run compares to skip work already done (grader.batch.Fingerprint)
+    sha256: str = ""
+    grader_version: str = ""
+    lang: str = "en"
 
     def to_json(self) -> dict:
         data = {"submission": self.submission, "assignment": self.assignment,
                 "score": round(self.score, 2), "max_score": self.max_score,
                 "exercises": [exercise_json(e) for e in self.exercises],
-                "seed": self.seed, "public_only": self.public_only, "sandbox": self.sandbox}
+                "seed": self.seed, "public_only": self.public_only, "sandbox": self.sandbox,
+                "sha256": self.sha256, "grader_version": self.grader_version,
+                "lang": self.lang}
         if self.error:
             data["error"] = self.error
         return data
@@ -37,6 +43,19 @@ def exercise_json(result: ExerciseResult) -> dict:
             "cases": [{"name": c.name, "passed": c.passed, "feedback": c.feedback,
                        "public": c.public}
                       for c in result.cases]}
+
+
+def report_from_json(data: dict) -> SubmissionReport:
+    """A report read back from its JSON (cases keep only passed/failed, not their score)."""
+    exercises = [ExerciseResult(e["name"], e["score"], e["max_score"], e["status"],
+                                list(e["diagnosis"]), e["feedback"],
+                                [CaseResult(c["name"], c["public"], float(c["passed"]),
+                                            feedback=c["feedback"]) for c in e["cases"]])
+                 for e in data["exercises"]]
+    fields = ("seed", "public_only", "sandbox", "error", "sha256", "grader_version", "lang")
+    return SubmissionReport(data["submission"], data["assignment"], data["score"],
+                            data["max_score"], exercises,
+                            **{k: data[k] for k in fields if k in data})
 
 
 def exercise_to_wire(result: ExerciseResult) -> str:

@@ -38,9 +38,22 @@ def print_reports(reports: list[SubmissionReport], stream: TextIO, detail: bool 
             console.print(f"[red]{report.submission}: {report.error}[/]")
         console.print(table)
     if len(reports) > 1:
-        summary = Table(title=_("class summary"), title_justify="left")
-        summary.add_column(_("submission"))
-        summary.add_column(_("score"), justify="right")
-        for report in reports:
-            summary.add_row(report.submission, f"{report.score:g} / {report.max_score:g}")
-        console.print(summary)
+        print_summary(reports, stream, console)
+
+
+def print_summary(reports: list[SubmissionReport], stream: TextIO,
+                  console: Console | None = None) -> None:
+    """One row per submission: what a large batch prints (its reports hold no exercises)."""
+    console = console or Console(file=stream, width=max(100, Console(file=stream).width),
+                                 soft_wrap=False)
+    if any(report.sandbox == "none" for report in reports):
+        console.print("[bold red]" + _("UNSANDBOXED: student code ran with process limits "
+                                       "only") + "[/]")
+    summary = Table(title=_("class summary"), title_justify="left")
+    summary.add_column(_("submission"))
+    summary.add_column(_("score"), justify="right")
+    summary.add_column(_("note"))
+    for report in reports:
+        summary.add_row(report.submission, f"{report.score:g} / {report.max_score:g}",
+                        f"[red]{report.error}[/]" if report.error else "")
+    console.print(summary)

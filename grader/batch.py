@@ -1,0 +1,252 @@
+"""Grade a batch of submissions: one pytest run, each report handed on as it completes.
+
+Results arrive item by item, one item per (submission, exercise), from however
+many xdist workers. A submission's report is complete when its last exercise
+arrives; it is handed to the caller at once (who writes it to a journal,
+moves the progress bar, prints a row) and dropped, so the grading process's
+memory stays flat as the class grows.
+
+A report says which content, grader version, seed and options produced it
+(``Fingerprint``), so a re-run can skip every submission already graded the
+same way: ``Journal`` keeps the reports of a run on disk, one flushed line at
+a time, and a run killed at any point leaves every finished report there.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Iterator
+
+from grader import i18n
+from grader.checks.core import checks_for
+from grader.report.model import SubmissionReport, build, exercise_from_wire
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+@cache
+def grader_version() -> str:
+    """The package version and a digest of the code and catalogues that make a grade."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.suffix in (".py", ".mo", ".ini") and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(PACKAGE)).encode() + b"\0" + path.read_bytes())
+    try:
+        version = metadata.version("backprop-grader")
+    except metadata.PackageNotFoundError:
+        version = "0"
+    return f"{version}+{digest.hexdigest()[:12]}"
+
+
+def content_hash(path: str) -> str:
+    """SHA-256 of a submission file, or of every file of a submitted folder."""
+    digest = hashlib.sha256()
+    root = Path(path)
+    files = [root] if root.is_file() else sorted(
+        p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for file in files:
+        digest.update(str(file.relative_to(root)).encode() + b"\0")
+        try:
+            digest.update(file.read_bytes())
+        except OSError as error:  # unreadable: graded as such, and hashed as such
+            digest.update(f"unreadable: {error}".encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What makes two gradings of a submission interchangeable."""
+
+    submission: str
+    sha256: str
+    grader_version: str
+    assignment: str
+    seed: int | None
+    public_only: bool
+    lang: str
+
+    @classmethod
+    def of_report(cls, data: dict) -> "Fingerprint | None":
+        try:
+            return cls(str(data["submission"]), str(data["sha256"]), str(data["grader_version"]),
+                       str(data["assignment"]), data.get("seed"), bool(data["public_only"]),
+                       str(data["lang"]))
+        except (KeyError, TypeError):
+            return None  # a report from before fingerprints, or not a report
+
+
+@dataclass
+class Settings:
+    """One grading run's options."""
+
+    assignment: str
+    seed: int | None
+    public_only: bool
+    lang: str = i18n.DEFAULT
+    jobs: int = 1
+
+    def fingerprint(self, submission: str, sha256: str) -> Fingerprint:
+        return Fingerprint(submission, sha256, grader_version(), self.assignment,
+                           None if self.public_only else self.seed, self.public_only,
+                           self.lang)
+
+
+class _Collector:
+    """A pytest plugin object: gathers items' results into whole reports."""
+
+    def __init__(self, settings: Settings, submissions: list[str], hashes: list[str],
+                 on_report: Callable[[int, SubmissionReport], None],
+                 on_item: Callable[[], None]):
+        self.settings, self.submissions, self.hashes = settings, submissions, hashes
+        self.names = [check.name for check in checks_for(settings.assignment)]
+        self.pending: dict[int, dict] = {}
+        self.done: set[int] = set()
+        self.failures: list[str] = []
+        self.on_report, self.on_item = on_report, on_item
+
+    def pytest_runtest_logreport(self, report):
+        recorded = [v for k, v in report.user_properties if k == "grader_result"]
+        if report.when == "call" and recorded:
+            data = json.loads(recorded[-1])
+            index, result = data["submission"], exercise_from_wire(data["result"])
+            results = self.pending.setdefault(index, {})
+            results[result.name] = result
+            self.on_item()
+            if len(results) == len(self.names):
+                del self.pending[index]
+                self.done.add(index)
+                self.on_report(index, self._report(index, [results[n] for n in self.names]))
+        elif report.failed:
+            self.failures.append(f"{report.nodeid} ({report.when}): {report.longreprtext[-2000:]}")
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.failures.append(f"collecting {report.nodeid}: {report.longreprtext[-2000:]}")
+
+    def _report(self, index: int, exercises) -> SubmissionReport:
+        from grader.sandbox.runner import isolation
+
+        unreadable = {e.feedback for e in exercises if e.status == "error" and not e.cases}
+        settings = self.settings
+        return build(self.submissions[index], settings.assignment, exercises,
+                     seed=None if settings.public_only else settings.seed,
+                     public_only=settings.public_only, sandbox=isolation(),
+                     error=unreadable.pop() if unreadable else None,
+                     sha256=self.hashes[index], grader_version=grader_version(),
+                     lang=settings.lang)
+
+
+def grade_each(settings: Settings, submissions: list[str],
+               on_report: Callable[[int, SubmissionReport], None],
+               on_item: Callable[[], None] = lambda: None,
+               hashes: list[str] | None = None) -> None:
+    """Grade ``submissions``; call ``on_report(index, report)`` as each one completes.
+
+    Raises RuntimeError if the grader itself failed (reports already handed
+    on stay handed on).
+    """
+    if settings.seed is None and not settings.public_only:
+        settings.seed = secrets.randbelow(2**31)
+    args = [str(PACKAGE / "run_checks.py"), "-c", str(PACKAGE / "grading.ini"),
+            "--rootdir", str(PACKAGE), "--noconftest", "-p", "grader.pytest_plugin",
+            "-p", "no:terminal", "--assignment", settings.assignment,
+            "--grader-lang", i18n.normalise(settings.lang) or i18n.DEFAULT]
+    for path in submissions:
+        args += ["--submission", path]
+    args += ["--public-only"] if settings.public_only else ["--grading-seed", str(settings.seed)]
+    if settings.jobs > 1 and len(submissions) > 1:
+        args += ["-p", "xdist", "-n", str(min(settings.jobs, len(submissions))),
+                 "--dist", "loadgroup"]
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no plugin but the grader's
+    import pytest
+
+    collector = _Collector(settings, submissions,
+                           hashes or [content_hash(p) for p in submissions], on_report, on_item)
+    code = pytest.main(args, plugins=[collector])
+    missing = len(submissions) - len(collector.done)
+    if code not in (0, 1) or missing or collector.failures:
+        detail = "; ".join(collector.failures[:3]) or f"pytest exited with {code}"
+        raise RuntimeError(f"the grader failed: {missing} reports missing: {detail}")
+
+
+def grade(settings: Settings, submissions: list[str]) -> list[SubmissionReport]:
+    """Grade and return the reports in the order given (for small batches)."""
+    reports: dict[int, SubmissionReport] = {}
+    grade_each(settings, submissions, reports.__setitem__)
+    return [reports[i] for i in range(len(submissions))]
+
+
+class Journal:
+    """A run's reports on disk: ``PATH.partial`` while it runs, ``PATH`` when done.
+
+    Each report is one JSON line, flushed as soon as it is complete, so a run
+    killed at any moment (kill -9 included) loses only the submissions being
+    graded. ``finish`` writes ``PATH`` whole, in the order given, then drops the
+    partial file.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.partial = path.with_name(path.name + ".partial")
+        self.handle = None
+
+    def previous(self) -> dict[Fingerprint, str]:
+        """Every report a finished or a killed earlier run left, by fingerprint."""
+        found: dict[Fingerprint, str] = {}
+        for source in (self.path, self.partial):
+            for line in _lines(source):
+                try:
+                    fingerprint = Fingerprint.of_report(json.loads(line))
+                except ValueError:
+                    continue  # a line cut short by the kill
+                if fingerprint is not None:
+                    found[fingerprint] = line
+        return found
+
+    def open(self, kept: list[str]) -> None:
+        """Start the partial file with the reports kept from earlier runs."""
+        temporary = self.partial.with_name(f".{self.partial.name}.{os.getpid()}")
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.writelines(line + "\n" for line in kept)
+        os.replace(temporary, self.partial)
+        self.handle = open(self.partial, "a", encoding="utf-8")
+
+    def append(self, report: SubmissionReport) -> None:
+        self.handle.write(json.dumps(report.to_json()) + "\n")
+        self.handle.flush()
+
+    def finish(self, order: list[str]) -> None:
+        """Write PATH atomically, one report per submission in ``order``."""
+        self.handle.close()
+        offsets: dict[str, tuple[int, int]] = {}  # submission -> its last line, not the line
+        with open(self.partial, "rb") as handle:
+            position = 0
+            for line in handle:
+                try:
+                    offsets[json.loads(line)["submission"]] = (position, len(line))
+                except (ValueError, KeyError):
+                    pass
+                position += len(line)
+            temporary = self.path.with_name(f".{self.path.name}.tmp{os.getpid()}")
+            with open(temporary, "wb") as out:
+                for submission in order:
+                    start, length = offsets[submission]
+                    handle.seek(start)
+                    out.write(handle.read(length))
+        os.replace(temporary, self.path)
+        self.partial.unlink()
+
+
+def _lines(path: Path) -> Iterator[str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            yield from (line.rstrip("\n") for line in handle if line.strip())
+    except (OSError, UnicodeDecodeError):
+        return
