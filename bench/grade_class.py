@@ -1,12 +1,12 @@
 """How fast a whole class is graded, and against what courses do today.
 
     python bench/grade_class.py [--students 200] [--assignment 03_backprop|all]
-                                [--jobs 2] [--chunk 500] [--baseline 5] [--seed 3]
+                                [--jobs 2] [--probe 50] [--baseline 5] [--seed 3]
 
 A class of N students per assignment is drawn from the reference solution,
 the stub and the catalogue's known bugs (tests/catalogue/), written to a
 temporary folder and graded through the real command line
-(``python -m grader grade A ... --jobs 2 --json``), in chunks. It prints:
+(``python -m grader grade A ... --jobs 2 --json``), one run per assignment. It prints:
 
 - submissions per second, and the wall time per submission;
 - the grader's overhead per submission: wall time per submission minus the
@@ -32,6 +32,7 @@ import tempfile
 import time
 import warnings
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,28 +67,45 @@ def make_class(assignment: str, students: int, folder: Path, rng: random.Random
         kind = rng.choice(bugs) if pick == "bug" and bugs else ("stub" if pick == "stub"
                                                                 else "solution")
         path = folder / f"student{number:04d}.py"
-        path.write_text(kinds[kind], encoding="utf-8")
+        # every file its own: no two students hand in the same bytes
+        path.write_text(kinds[kind] + f"\n# student {number:04d}\n", encoding="utf-8")
         written.append((path, kind))
     return written
 
 
 # -- grading through the command line -------------------------------------------------
 
-def grade(assignment: str, paths: list[Path], jobs: int, chunk: int, seed: int,
-          out: Path) -> tuple[float, list[dict]]:
-    reports, wall = [], 0.0
-    for start in range(0, len(paths), chunk):
-        part = paths[start:start + chunk]
-        jsonl = out / f"{assignment}_{start}.jsonl"
-        began = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "grader", "grade", assignment,
-                               *map(str, part), "--jobs", str(jobs), "--seed", str(seed),
-                               "--json", str(jsonl)], cwd=ROOT, capture_output=True, text=True)
-        wall += time.perf_counter() - began
-        if done.returncode != 0:
-            sys.exit(f"grading failed ({done.returncode}): {done.stderr[-2000:]}")
-        reports += [json.loads(line) for line in jsonl.read_text().splitlines()]
-    return wall, reports
+@dataclass
+class Graded:
+    wall: float
+    count: int
+    mean_score: float
+    sandbox: str
+    peak_rss_mib: float  # the largest resident set of any one grading process
+
+
+def grade(assignment: str, paths: list[Path], jobs: int, seed: int, out: Path) -> Graded:
+    """One run of the real command line over the whole class."""
+    jsonl = out / f"{assignment}_{len(paths)}.jsonl"
+    log = out / f"{assignment}_{len(paths)}.log"
+    began = time.perf_counter()
+    with open(log, "w") as stderr:
+        run = subprocess.Popen([sys.executable, "-m", "grader", "grade", assignment,
+                                *map(str, paths), "--jobs", str(jobs), "--seed", str(seed),
+                                "--json", str(jsonl)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=stderr)
+        # wait4: the peak RSS over the process and every descendant it reaped
+        _, status, usage = os.wait4(run.pid, 0)
+    wall = time.perf_counter() - began
+    run.returncode = os.waitstatus_to_exitcode(status)
+    if run.returncode != 0:
+        sys.exit(f"grading failed ({run.returncode}): {log.read_text()[-2000:]}")
+    total, count, sandbox = 0.0, 0, ""
+    with open(jsonl) as handle:
+        for line in handle:
+            report = json.loads(line)
+            total, count, sandbox = total + report["score"], count + 1, report["sandbox"]
+    return Graded(wall, count, total / count, sandbox, usage.ru_maxrss / 1024)
 
 
 # -- the student code's own time, in this process --------------------------------------
@@ -303,7 +321,8 @@ def main() -> int:
     parser.add_argument("--students", type=int, default=200)
     parser.add_argument("--assignment", default="all", choices=("all", *ASSIGNMENTS))
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--chunk", type=int, default=500)
+    parser.add_argument("--probe", type=int, default=50,
+                        help="also grade the first N alone, to compare peak memory; 0: skip")
     parser.add_argument("--baseline", type=int, default=5, help="submissions; 0: skip it")
     parser.add_argument("--seed", type=int, default=3)
     args = parser.parse_args()
@@ -315,24 +334,30 @@ def main() -> int:
         work = Path(temporary)
         for assignment in assignments:
             klass = make_class(assignment, args.students, work / assignment, rng)
-            wall, reports = grade(assignment, [p for p, _ in klass], args.jobs, args.chunk,
-                                  args.seed, work)
+            paths = [p for p, _ in klass]
+            probe = (grade(assignment, paths[:args.probe], args.jobs, args.seed, work)
+                     if 0 < args.probe < len(paths) else None)
+            graded = grade(assignment, paths, args.jobs, args.seed, work)
+            wall, n = graded.wall, graded.count
             kinds = kinds_of(assignment)
             counts = Counter(kind for _, kind in klass)
             own = {kind: student_seconds(assignment, kinds[kind], args.seed,
                                          Path(tempfile.mkdtemp(dir=work)))
                    for kind in counts}
             student = sum(own[kind] * n for kind, n in counts.items())
-            mean = sum(r["score"] for r in reports) / len(reports)
-            n = len(reports)
             print(f"{assignment}: {n} submissions ({counts['solution']} solutions, "
                   f"{counts['stub']} stubs, {n - counts['solution'] - counts['stub']} bugs; "
-                  f"mean score {mean:.1f}, sandbox {reports[0]['sandbox']}) in {wall:.1f} s "
+                  f"mean score {graded.mean_score:.1f}, sandbox {graded.sandbox}) in {wall:.1f} s "
                   f"= {n / wall:.2f} submissions/s, {wall / n * 1000:.0f} ms each; "
                   f"student code {student / n * 1000:.1f} ms each, grader overhead "
                   f"{(wall - student) / n * 1000:.0f} ms per submission "
                   f"(wall x jobs: {(wall * args.jobs - student) / n * 1000:.0f} ms of CPU-slot)",
                   flush=True)
+            memory = f"peak RSS of a grading process {graded.peak_rss_mib:.0f} MiB"
+            if probe:
+                memory += (f" for {n} submissions, {probe.peak_rss_mib:.0f} MiB for "
+                           f"{probe.count}")
+            print(f"{assignment}: {memory}", flush=True)
             each_of[assignment] = wall / n
             totals["submissions"] += n
             totals["wall"] += wall

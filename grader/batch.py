@@ -13,6 +13,7 @@ a time, and a run killed at any point leaves every finished report there.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -26,6 +27,7 @@ from typing import Callable, Iterator
 from grader import i18n
 from grader.checks.core import checks_for
 from grader.report.model import SubmissionReport, build, exercise_from_wire
+from grader.submission import load
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -44,20 +46,15 @@ def grader_version() -> str:
     return f"{version}+{digest.hexdigest()[:12]}"
 
 
-def content_hash(path: str) -> str:
-    """SHA-256 of a submission file, or of every file of a submitted folder."""
-    digest = hashlib.sha256()
-    root = Path(path)
-    files = [root] if root.is_file() else sorted(
-        p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    for file in files:
-        digest.update(str(file.relative_to(root)).encode() + b"\0")
-        try:
-            digest.update(file.read_bytes())
-        except OSError as error:  # unreadable: graded as such, and hashed as such
-            digest.update(f"unreadable: {error}".encode())
-        digest.update(b"\0")
-    return digest.hexdigest()
+def content_hash(path: str, assignment: str) -> str:
+    """SHA-256 of the code a submission is graded on (a notebook's: its graded cells).
+
+    So a notebook re-saved with other outputs, or passed through nbgrader's
+    own steps, is the same content; an unreadable one hashes its reason.
+    """
+    loaded = load(path, assignment)
+    text = loaded.source if loaded.source is not None else f"unreadable: {loaded.error}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -168,7 +165,8 @@ def grade_each(settings: Settings, submissions: list[str],
     import pytest
 
     collector = _Collector(settings, submissions,
-                           hashes or [content_hash(p) for p in submissions], on_report, on_item)
+                           hashes or [content_hash(p, settings.assignment) for p in submissions],
+                           on_report, on_item)
     code = pytest.main(args, plugins=[collector])
     missing = len(submissions) - len(collector.done)
     if code not in (0, 1) or missing or collector.failures:
@@ -242,6 +240,44 @@ class Journal:
                     out.write(handle.read(length))
         os.replace(temporary, self.path)
         self.partial.unlink()
+
+
+class ReportIndex:
+    """Reports in a JSON Lines file, found by what was graded rather than where it lay.
+
+    nbgrader hands its preprocessors a copy of each notebook: the report of a
+    batch run over the submitted files is found by the copy's graded code.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offsets: dict[Fingerprint, int] | None = None
+
+    def _anywhere(self, fingerprint: Fingerprint) -> Fingerprint:
+        return dataclasses.replace(fingerprint, submission="")
+
+    def find(self, settings: Settings, sha256: str) -> dict | None:
+        if self.offsets is None:
+            self.offsets = {}
+            try:
+                with open(self.path, "rb") as handle:
+                    position = 0
+                    for line in handle:
+                        try:
+                            found = Fingerprint.of_report(json.loads(line))
+                        except ValueError:
+                            found = None
+                        if found is not None:
+                            self.offsets[self._anywhere(found)] = position
+                        position += len(line)
+            except OSError:
+                pass
+        position = self.offsets.get(self._anywhere(settings.fingerprint("", sha256)))
+        if position is None:
+            return None
+        with open(self.path, "rb") as handle:
+            handle.seek(position)
+            return json.loads(handle.readline())
 
 
 def _lines(path: Path) -> Iterator[str]:

@@ -109,7 +109,7 @@ def run_grade(args: argparse.Namespace) -> int:
         raise BadCall("--resume needs --json PATH: the file it resumes")
     settings = batch.Settings(args.assignment, args.seed, args.public, args.lang, args.jobs)
     journal = batch.Journal(Path(args.json)) if args.json not in (None, "-") else None
-    hashes = [batch.content_hash(p) for p in args.submissions]
+    hashes = [batch.content_hash(p, args.assignment) for p in args.submissions]
     kept = _already_graded(journal, settings, args.submissions, hashes) if args.resume else {}
     if settings.seed is None and not settings.public_only:
         settings.seed = secrets.randbelow(2**31)

@@ -104,6 +104,22 @@ class TrustedGrade(Preprocessor):
                         help="file holding the grading seed, relative to the course "
                              "directory (nbgrader's working directory)").tag(config=True)
     timeout = Integer(1200, help="seconds the grader may take for one notebook").tag(config=True)
+    batch_reports = Unicode(
+        ".grader/{assignment}.jsonl",
+        help="reports of a batch run over the submitted notebooks (python -m "
+             "grader.course.autograde makes it, grading the class in one run); a notebook "
+             "whose graded code, seed, options and grader version match one of them is not "
+             "graded again. Relative to the course directory.").tag(config=True)
+
+    def _batch_report(self, assignment: str, notebook: Path, seed: int) -> dict | None:
+        from grader import batch, i18n
+
+        indexes = self.__dict__.setdefault("_indexes", {})
+        path = Path(self.batch_reports.format(assignment=assignment))
+        if path not in indexes:
+            indexes[path] = batch.ReportIndex(path)
+        settings = batch.Settings(assignment, seed, False, i18n.default_language())
+        return indexes[path].find(settings, batch.content_hash(str(notebook), assignment))
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
@@ -116,7 +132,9 @@ class TrustedGrade(Preprocessor):
         with tempfile.TemporaryDirectory(prefix="trusted-grade-") as tmp:
             path = Path(tmp) / f"{graded_as}.ipynb"
             nbformat.write(nb, str(path))
-            report = grade_notebook(graded_as, path, seed, self.timeout)
+            report = self._batch_report(graded_as, path, seed)
+            if report is None:
+                report = grade_notebook(graded_as, path, seed, self.timeout)
         exercises = {e["name"]: e for e in report["exercises"]}
         error = report.get("error")
         self.log.info("Graded %s/%s with seed %d: %s / %s", info.get("student"), notebook_id,
