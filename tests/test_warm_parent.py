@@ -19,11 +19,20 @@ from tests.conftest import by_name, run_grader
 
 A = "03_backprop"
 
-LEAVER = """
-import os, subprocess
+# Every place a worker might write, and a System V shared memory segment.
+PLACES = '["/", "/tmp", "/dev", "/dev/shm", "/sandbox", "/sandbox/lib", "/harness", sys.prefix]'
+SHM_KEY = 0x5EED
+
+LEAVER = f"""
+import ctypes, os, sys
 def relu_forward(x):
-    with open("/tmp/left-behind", "w") as handle:
-        handle.write("for the next student")
+    for place in {PLACES}:
+        try:
+            with open(os.path.join(place, "left-behind"), "w") as handle:
+                handle.write("for the next student")
+        except OSError:
+            pass
+    ctypes.CDLL(None).shmget({SHM_KEY}, 4096, 0o1666)  # IPC_CREAT | rw for all
     if os.fork() == 0:  # an orphan that would outlive its worker
         os.setsid()
         if os.fork() == 0:
@@ -32,12 +41,14 @@ def relu_forward(x):
     return np.maximum(x, 0), x
 """
 
-LOOKER = """
-import os
+LOOKER = f"""
+import ctypes, os, sys
 def relu_forward(x):
+    left = [place for place in {PLACES} if os.path.exists(os.path.join(place, "left-behind"))]
+    shm = ctypes.CDLL(None).shmget({SHM_KEY}, 0, 0)
     tmp = sorted(os.listdir("/tmp"))
     others = sorted(int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid())
-    raise RuntimeError(f"SEEN tmp={tmp} others={others}")
+    raise RuntimeError(f"SEEN left={{left}} shm={{shm}} tmp={{tmp}} others={{others}}")
 """
 
 USURPER = """
@@ -92,7 +103,7 @@ def test_the_leaver_is_graded_honestly(reports):
 
 def test_the_next_worker_sees_no_file_and_no_process_left_behind(reports):
     seen = _seen(reports[1])
-    assert "tmp=[]" in seen
+    assert "left=[]" in seen and "shm=-1" in seen and "tmp=[]" in seen
     assert "others=[1]" in seen  # the warm parent alone: the orphan died with its worker
 
 
@@ -106,5 +117,5 @@ def test_workers_cannot_take_over_the_warm_parent(reports):
 
 def test_after_the_attacks_the_parent_still_serves_clean_workers(reports):
     seen = _seen(reports[3])
-    assert "tmp=[]" in seen and "others=[1]" in seen
+    assert "left=[]" in seen and "tmp=[]" in seen and "others=[1]" in seen
     assert reports[4]["score"] == 100

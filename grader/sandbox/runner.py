@@ -116,6 +116,8 @@ def _command(harness: str) -> list[str]:
     if isolation() == "none":
         return [python, "-I", "-S", "-B", os.path.join(harness, "zygote.py"), _fallback_libdir()]
     base = sys.base_prefix
+    site_packages = os.path.join(base, "lib", f"python{sys.version_info.major}."
+                                              f"{sys.version_info.minor}", "site-packages")
     command = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
                "--new-session", "--as-pid-1",
                # kept by the parent alone, to give each worker its own /tmp; workers drop it
@@ -125,13 +127,16 @@ def _command(harness: str) -> list[str]:
                "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin",
                "--ro-bind", base, base,
                # the interpreter's own site-packages may hold torch: hide all of it
-               "--tmpfs", os.path.join(base, "lib", f"python{sys.version_info.major}."
-                                                    f"{sys.version_info.minor}", "site-packages"),
+               "--tmpfs", site_packages,
                "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
                "--ro-bind", harness, "/harness",
                "--chdir", "/tmp", "--setenv", "HOME", "/tmp"]
     for path in _numpy_paths():
         command += ["--ro-bind", str(path), f"/sandbox/lib/{path.name}"]
+    # what bubblewrap made writable is shared by every worker: read-only it is
+    # (each worker mounts its own /tmp and /dev/shm)
+    for writable in ("/", "/dev", site_packages):
+        command += ["--remount-ro", writable]
     return command + [python, "-I", "-S", "-B", "/harness/zygote.py", "/sandbox/lib"]
 
 

@@ -10,8 +10,9 @@ student code:
 
 - joins the submission's control groups (the judge opened the files, so the
   kernel checks the judge's rights, not the child's);
-- gets a private, size-capped /tmp in a mount namespace of its own, so
-  nothing one submission writes is seen by the next;
+- gets a private, size-capped /tmp and /dev/shm in a mount namespace of its
+  own, and System V IPC of its own (the rest of the file system is read-only),
+  so nothing one submission leaves is seen by the next;
 - takes its resource limits, sets no_new_privs and drops every capability
   (the parent keeps CAP_SYS_ADMIN only to make that /tmp);
 - then becomes a ``worker.Worker`` on fds 3 and 4, its output on 1 and 2.
@@ -31,7 +32,7 @@ import socket
 import sys
 
 CONTROL = 3
-CLONE_NEWNS = 0x00020000
+CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
 MS_REC, MS_PRIVATE, MS_NOSUID, MS_NODEV = 0x4000, 0x40000, 0x2, 0x4
 PR_SET_NO_NEW_PRIVS = 38
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
@@ -57,10 +58,13 @@ def _check(result: int, what: str) -> None:
 
 
 def private_tmp(size_bytes: int) -> None:
-    _check(_libc.unshare(CLONE_NEWNS), "unshare")
+    """Fresh /tmp and /dev/shm, and System V IPC of its own: the only writable places."""
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare")
     _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     options = f"size={size_bytes},mode=1777".encode()
-    _check(_libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options), "mount /tmp")
+    for target in (b"/tmp", b"/dev/shm"):
+        _check(_libc.mount(b"tmpfs", target, b"tmpfs", MS_NOSUID | MS_NODEV, options),
+               f"mount {target.decode()}")
 
 
 def drop_privileges() -> None:
