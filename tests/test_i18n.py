@@ -18,6 +18,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from grader import i18n
+from grader.checks.core import ASSIGNMENTS, Label, checks_for
 from grader.course.stubs import solution_path
 from tests.catalogue import patched_source
 from tests.conftest import ROOT, grade_json, run_grader
@@ -136,8 +137,9 @@ def softmax_cross_entropy(logits, y):
 
 
 def _machine_part(report: dict) -> list:
+    """What a language must not change (case names are words: they are translated)."""
     return [(e["name"], e["score"], e["status"], e["diagnosis"],
-             [(c["name"], c["passed"]) for c in e["cases"]]) for e in report["exercises"]]
+             [(c["public"], c["passed"]) for c in e["cases"]]) for e in report["exercises"]]
 
 
 def test_grading_in_chinese_differs_only_in_words(tmp_path):
@@ -199,3 +201,37 @@ def test_check_command_speaks_chinese(tmp_path):
 def test_unknown_language_is_a_bad_call(tmp_path):
     done = run_grader("grade", "03_backprop", str(solution_path("03_backprop")), "--lang", "fr")
     assert done.returncode == 2
+
+
+def test_every_case_label_is_in_the_catalogue():
+    """Case labels are marked where they are declared (N_ or Label), so Babel finds them."""
+    ids = _ids(_read_po(POT))
+    labels = {(check.name, case.label.template if isinstance(case.label, Label) else case.label)
+              for assignment in ASSIGNMENTS for check in checks_for(assignment)
+              for case in check.prepared_cases(None, public_only=True)}
+    assert {(name, label) for name, label in labels if label not in ids} == set()
+
+
+FORBIDDEN = """
+import torch
+def relu_forward(x):
+    return torch.relu(torch.from_numpy(x)).numpy(), x
+"""
+
+
+def test_worker_messages_and_case_names_come_out_in_chinese(tmp_path):
+    """The worker speaks English only; the judge says it again in the run's language."""
+    path = tmp_path / "uses_torch.py"
+    path.write_text(patched_source("03_backprop", FORBIDDEN), encoding="utf-8")
+    (english,) = grade_json("03_backprop", [path], "--public", "--lang", "en")
+    (chinese,) = grade_json("03_backprop", [path], "--public", "--lang", "zh_CN")
+    relu_en = {e["name"]: e for e in english["exercises"]}["relu_forward"]
+    relu_zh = {e["name"]: e for e in chinese["exercises"]}["relu_forward"]
+    assert relu_en["status"] == relu_zh["status"] == "forbidden"
+    assert "torch is not allowed in graded code" in relu_en["feedback"]
+    assert "不允许使用 torch" in relu_zh["feedback"] and "NumPy" in relu_zh["feedback"]
+    assert "not allowed" not in relu_zh["feedback"]
+    assert [c["name"] for c in relu_en["cases"]] == ["public 1: matrix", "public 2: 4-d array"]
+    assert [c["name"] for c in relu_zh["cases"]] == ["公开用例 1：矩阵",
+                                                     "公开用例 2：四维数组"]
+    assert "公开用例 1：矩阵" in relu_zh["feedback"]

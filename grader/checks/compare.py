@@ -5,6 +5,11 @@ fails names its diagnosis from the report contract; a wrong value is then
 tested against the signatures of common mistakes (a known misconception's
 output, a flipped sign, a constant factor, a transpose, only some rows wrong)
 before it is called plain ``wrong_values``.
+
+A misconception is given either as the exact output of the classic wrong
+version, or as a ``Recogniser``: a property of the output that no single
+array pins down ("right except where x is exactly 0", "the gradient split
+differently among tied maxima").
 """
 from __future__ import annotations
 
@@ -15,6 +20,11 @@ import numpy as np
 
 from grader.i18n import _
 from grader.sandbox.protocol import Opaque, Scalar
+
+
+#: ``recognise(actual, expected, tolerance)``: whether ``actual`` (already of the
+#: expected shape, finite, and wrong) is the misconception.
+Recogniser = Callable[[np.ndarray, np.ndarray, float], bool]
 
 
 @dataclass
@@ -52,6 +62,26 @@ def close(actual: np.ndarray, expected: np.ndarray, tolerance: float) -> np.ndar
     return np.abs(actual - expected) <= tolerance * (np.abs(expected) + scale)
 
 
+def wrong_only_where(mask: np.ndarray) -> Recogniser:
+    """Recognises an output that is right everywhere but at some of ``mask``'s positions.
+
+    For a non-differentiable point (ReLU at exactly 0): a result that is
+    wrong there and only there used another sub-gradient than the contract's.
+    """
+    def recognise(actual: np.ndarray, expected: np.ndarray, tolerance: float) -> bool:
+        bad = ~close(actual, expected, tolerance)
+        return bool(bad.any()) and not bool((bad & ~mask).any())
+    return recognise
+
+
+def _is_alternative(alternative, array: np.ndarray, expected: np.ndarray,
+                    tolerance: float) -> bool:
+    if callable(alternative):
+        return bool(alternative(array, expected, tolerance))
+    return isinstance(alternative, np.ndarray) and alternative.shape == array.shape and \
+        bool(close(array, alternative, tolerance).all())
+
+
 def _as_float_array(value) -> np.ndarray | None:
     if isinstance(value, np.ndarray):
         return np.array(value, dtype=np.float64, copy=True)
@@ -87,8 +117,18 @@ def _compare_scalar(name, actual, expected, tolerance, context, alternatives, ex
     if isinstance(actual, np.ndarray) and actual.shape == ():
         actual = float(actual)
     if not _is_number(actual):
-        return Verdict(False, ["wrong_type"], _("{name} should be a float; it is {what}").format(
-            name=name, what=_type_name(actual)))
+        message = _("{name} should be a float; it is {what}").format(name=name,
+                                                                     what=_type_name(actual))
+        reduced = _per_example(actual, expected, tolerance)
+        if reduced == "mean":
+            return Verdict(False, ["wrong_type", "not_reduced"], _(
+                "{message}, one value per example: their mean over the batch is the "
+                "answer").format(message=message))
+        if reduced == "sum":
+            return Verdict(False, ["wrong_type", "not_reduced"], _(
+                "{message}, one value per example: their sum over the batch is the "
+                "answer").format(message=message))
+        return Verdict(False, ["wrong_type"], message)
     value = float(actual)
     if not np.isfinite(value):
         return Verdict(False, ["nan_or_inf"], _(
@@ -98,8 +138,20 @@ def _compare_scalar(name, actual, expected, tolerance, context, alternatives, ex
     if close(a, e, tolerance).all():
         return Verdict(True)
     return _value_verdict(name, a, e, close(a, e, tolerance), tolerance, context,
-                          {k: np.array([float(v)]) for k, v in alternatives.items()}, explain,
-                          redact=True)
+                          {k: v if callable(v) else np.array([float(v)])
+                           for k, v in alternatives.items()}, explain, redact=True)
+
+
+def _per_example(actual, expected: float, tolerance: float) -> str | None:
+    """"mean" or "sum": the reduction of an array that gives the float that was due
+    (a batch left unreduced); None when neither does."""
+    if not isinstance(actual, np.ndarray) or actual.size < 2 or actual.dtype.kind not in "biuf":
+        return None
+    values = np.asarray(actual, dtype=np.float64)
+    for label, reduce in (("mean", np.mean), ("sum", np.sum)):
+        if close(np.array([reduce(values)]), np.array([expected]), tolerance).all():
+            return label
+    return None
 
 
 def _is_number(value) -> bool:
@@ -143,6 +195,10 @@ def _shape_verdict(name, array, expected, tolerance, context) -> Verdict:
         return Verdict(False, ["shape_mismatch"], _(
             "{message}: an extra axis of size 1 (keepdims=True, or a column vector where a 1-D "
             "array is due)").format(message=message))
+    if array.size == expected.size and close(array.reshape(want), expected, tolerance).all():
+        return Verdict(False, ["shape_mismatch"], _(
+            "{message}: the values are right but laid out in another shape (a ravel or reshape "
+            "too many?)").format(message=message))
     return Verdict(False, ["shape_mismatch"], message)
 
 
@@ -152,8 +208,7 @@ def _value_verdict(name, array, expected, good, tolerance, context, alternatives
     numbers = _(" (largest error {error} of the expected magnitude)").format(
         error=f"{error:.2g}")
     for slug, alternative in alternatives.items():
-        if isinstance(alternative, np.ndarray) and alternative.shape == array.shape and \
-                close(array, alternative, tolerance).all():
+        if _is_alternative(alternative, array, expected, tolerance):
             text = explain.get(slug, "")  # marked with N_(): translated here, at run time
             message = _("{name} is wrong: {text}").format(name=name, text=_(text)) if text \
                 else _("{name} is wrong").format(name=name)
@@ -164,9 +219,13 @@ def _value_verdict(name, array, expected, good, tolerance, context, alternatives
             name=name))
     factor = _constant_factor(array, expected)
     if factor is not None and close(array, factor * expected, tolerance).all():
-        return Verdict(False, ["scaled"], _("{name} is the right answer times {factor}: a "
-                                            "missing or extra factor").format(
-            name=name, factor=_name_factor(factor, context)))
+        label = _name_factor(factor, context)
+        # any factor fits one number: unnamed, it only counts on several alike
+        if label is not None or (array.size > 1 and
+                                 abs(np.log(abs(factor))) >= np.log(MIN_UNNAMED_FACTOR)):
+            return Verdict(False, ["scaled"], _("{name} is the right answer times {factor}: a "
+                                                "missing or extra factor").format(
+                name=name, factor=label or _("about {factor}").format(factor=f"{factor:.3g}")))
     if array.ndim == 2 and array.shape[0] == array.shape[1] and \
             close(array.T, expected, tolerance).all():
         return Verdict(False, ["transposed"], _("{name} is the transpose of the right "
@@ -187,16 +246,23 @@ def _constant_factor(array, expected) -> float | None:
     return factor if np.isfinite(factor) and abs(factor) > 1e-12 else None
 
 
-def _name_factor(factor: float, context: dict[str, float]) -> str:
+#: An unnamed factor closer to 1 than this is no missing constant: a wrong term
+#: that happens to rescale a few numbers alike (a Value graph's leaf grads, say).
+MIN_UNNAMED_FACTOR = 1.1
+
+
+def _name_factor(factor: float, context: dict[str, float]) -> str | None:
+    """The factor's name (2, 1/N, lr...) when it is one of them; None otherwise."""
     candidates = {"2": 2.0, "1/2": 0.5, "-2": -2.0, "-1/2": -0.5}
     for size_name, size in context.items():
         candidates[size_name] = size
         candidates[f"1/{size_name}"] = 1.0 / size
     for label, value in candidates.items():
         if abs(factor - value) <= 1e-3 * abs(value):
-            sizes = ", ".join(f"{k} = {v:g}" for k, v in context.items() if k in label)
+            sizes = ", ".join(f"{k} = {v:g}" for k, v in context.items()
+                              if k in label and not k.isdigit())  # "2 = 2" says nothing
             return f"{label}" + (f" ({sizes})" if sizes else "")
-    return _("about {factor}").format(factor=f"{factor:.3g}")
+    return None
 
 
 def _localise(good: np.ndarray) -> str:

@@ -12,13 +12,14 @@ status) is done here once, for every check alike.
 
         def cases(self, draw):
             n, d, m = draw.dims(3)
-            yield "batch", dict(x=draw.normal(n, d), w=draw.normal(d, m), ...)
+            yield N_("batch"), dict(x=draw.normal(n, d), w=draw.normal(d, m), ...)
 
         def reference(self, x, w, b, dout): ...      # torch, float64
         def run(self, student, x, w, b, dout): ...   # calls in the sandbox
 """
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -27,7 +28,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from grader.checks.compare import Verdict, compare_output
-from grader.i18n import _, ngettext
+from grader.i18n import N_, _, ngettext
 from grader.sandbox.runner import Sandbox, StudentError
 
 PUBLIC_SEED = 20240601
@@ -92,13 +93,39 @@ class Draw:
         return options[int(self.rng.integers(len(options)))]
 
 
+class Label:
+    """A case label with fields: ``Label(N_("matrix, h = {h}"), h="0.01")``.
+
+    A label without fields is just its ``N_()``-marked string. Either is
+    translated when a case is named, not when it is drawn: prepared cases
+    are cached per process and serve whatever language is set.
+    """
+
+    def __init__(self, template: str, **fields: str):
+        self.template, self.fields = template, fields
+
+    def __str__(self) -> str:
+        return _(self.template).format(**self.fields)
+
+
+def label_text(label: "str | Label") -> str:
+    return str(label) if isinstance(label, Label) else _(label)
+
+
 @dataclass(frozen=True)
 class PreparedCase:
-    name: str
+    label: "str | Label"  # as the check's ``cases`` declared it
+    number: int  # its place among the public, or the hidden, cases (from 1)
     public: bool
     params: dict[str, Any]
     expected: dict[str, Any]
     alternatives: dict[str, dict[str, Any]]  # misconception slug -> its outputs
+
+    @property
+    def name(self) -> str:
+        """'public 2: matrix', in the current language."""
+        title = _("public {number}: {label}") if self.public else _("hidden {number}: {label}")
+        return title.format(number=self.number, label=label_text(self.label))
 
 
 # -- declaring checks -----------------------------------------------------------
@@ -116,7 +143,8 @@ class Check:
     #: mark each with ``N_()``: it is translated where it is used, in the run's language
     misconception_texts: dict[str, str] = {}
 
-    def cases(self, draw: Draw) -> Iterable[tuple[str, dict]]:
+    def cases(self, draw: Draw) -> Iterable[tuple["str | Label", dict]]:
+        """(label, params) per case; a label is ``N_()``-marked, or a ``Label``."""
         raise NotImplementedError
 
     def reference(self, **params) -> dict[str, Any]:
@@ -245,9 +273,9 @@ def _prepare(check_type: type[Check], seed: int, public: bool) -> list[PreparedC
     for repeat in range(repeats):
         entropy = [seed, zlib.crc32(check.name.encode()), repeat, int(public)]
         draw = Draw(np.random.default_rng(entropy))
-        for index, (label, params) in enumerate(check.cases(draw)):
-            name = f"{'public' if public else 'hidden'} {len(prepared) + 1}: {label}"
-            prepared.append(PreparedCase(name, public, params, check.reference(**_copy(params)),
+        for label, params in check.cases(draw):
+            prepared.append(PreparedCase(label, len(prepared) + 1, public, params,
+                                         check.reference(**_copy(params)),
                                          check.misconceptions(**_copy(params))))
     return prepared
 
@@ -334,17 +362,65 @@ class Student:
                     name=error.message, why=why)
             return _("{what} is not implemented yet (it raised NotImplementedError)").format(
                 what=what)
-        if error.kind in ("forbidden", "timeout"):
+        if error.kind == "timeout":
             return _("{what}: {message}").format(what=what, message=error.message)
         if error.kind == "wrong_type":  # the judge's own words about what came back
             return error.message
         where = _(" at {where}").format(where=error.where[-1]) if error.where else ""
+        said = worker_message(error)
+        if said is not None and error.at_load:
+            return _("the submission could not be loaded: {message}{where}").format(
+                message=said, where=where)
+        if said is not None:
+            return _("{what}: {message}{where}").format(what=what, message=said, where=where)
         if self.redact:  # a hidden case's message may quote its inputs
             return _("{what} raised {error}{where}").format(
                 what=what, error=error.type_name or error.kind, where=where)
         message = _(": {message}").format(message=error.message) if error.message else ""
         return _("{what} raised {error}{message}{where}").format(
             what=what, error=error.type_name or error.kind, message=message, where=where)
+
+
+#: The sandbox worker cannot use gettext, so what it says is English. Its own
+#: sentences (grader/sandbox/worker.py, and the runner's about a reply) are
+#: said again here in the run's language: per StudentError kind, the
+#: sentence's pattern and its translation, filled with the pattern's groups.
+WORKER_SENTENCES: list[tuple[str, re.Pattern, str]] = [
+    ("forbidden", re.compile(r"'(?P<library>[\w.]+)' is not allowed in graded code"),
+     N_("{library} is not allowed in graded code: use NumPy only")),
+    ("forbidden", re.compile(""), N_("a library that is not allowed in graded code was used: "
+                                     "use NumPy only")),
+    ("exception", re.compile(r"submission not loaded$"),
+     N_("the submission was not loaded, so none of its functions could be called")),
+    ("bad_output", re.compile(r"malformed error report$"),
+     N_("the sandbox sent back an error report that could not be read")),
+    ("bad_output", re.compile(r"the worker sent a malformed reply \((?P<error>.*)\)$", re.S),
+     N_("the worker sent a malformed reply ({error})")),
+]
+
+
+def worker_message(error: StudentError) -> str | None:
+    """What the worker said about an error, in the run's language; None: nothing of its own.
+
+    A forbidden library, a syntax error, a resource limit and the worker's
+    own sentences get a message made here, from the error's kind (and the
+    exception's type), never the English the worker sent; Python's own
+    detail (a SyntaxError's "invalid syntax") is kept, as a quotation.
+    """
+    if error.kind == "syntax":
+        return _("a SyntaxError ({detail})").format(detail=error.message.split(" (")[0])
+    if error.kind == "resource_limit":
+        if error.type_name == "MemoryError":
+            return _("it ran out of memory (MemoryError)")
+        if error.type_name == "RecursionError":
+            return _("the recursion went too deep (RecursionError: does a function call "
+                     "itself without end?)")
+        return _("it hit a resource limit ({type})").format(type=error.type_name or error.kind)
+    for kind, pattern, sentence in WORKER_SENTENCES:
+        match = pattern.match(error.message) if kind == error.kind else None
+        if match:
+            return _(sentence).format(**match.groupdict())
+    return None
 
 
 class WrongShapeOfResult(StudentError):

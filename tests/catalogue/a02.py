@@ -7,7 +7,7 @@ BUGS = [
         import numpy as _np
         def composite_grad(x):
             return _np.exp(_np.sin(x ** 2)) * _np.cos(x ** 2)
-        """),
+        """, ("misconception:missing_inner_derivative",)),
     Bug("neuron_grads_dw_sign_flipped", "neuron_grads", """
         _neuron_grads = neuron_grads
         def neuron_grads(x, w, b):
@@ -20,7 +20,14 @@ BUGS = [
         def neuron_grads(x, w, b):
             dx, dw, db = _neuron_grads(x, w, b)
             return dx, dw, _np.full(x.shape, db)
-        """),
+        """, ("wrong_type",)),
+    Bug("neuron_grads_dx_dw_swapped", "neuron_grads", """
+        import numpy as _np
+        def neuron_grads(x, w, b):
+            s = 1 / (1 + _np.exp(-(w @ x + b)))
+            d = s * (1 - s)
+            return d * x, d * w, float(d)
+        """, ("misconception:dx_dw_swapped",)),
     Bug("value_assigns_not_accumulates", "Value", """
         def _add(self, other):
             other = other if isinstance(other, Value) else Value(other)
@@ -58,17 +65,36 @@ BUGS = [
             out._backward = _backward
             return out
         Value.__pow__ = _pow
-        """),
+        """, ("wrong_values",)),
     Bug("value_rsub_sign", "Value", """
         def _rsub(self, other):
             return self + (-other)
         Value.__rsub__ = _rsub
-        """),
+        """, ("wrong_values",)),
     Bug("value_wrong_rtruediv", "Value", """
         def _rtruediv(self, other):
             return self * other ** -1
         Value.__rtruediv__ = _rtruediv
-        """),
+        """, ("wrong_values",)),
+    Bug("value_tanh_grad_no_square", "Value", """
+        import math as _math
+        def _tanh(self):
+            out = Value(_math.tanh(self.data), (self,), 'tanh')
+            def _backward():
+                self.grad += (1.0 - out.data) * out.grad
+            out._backward = _backward
+            return out
+        Value.tanh = _tanh
+        """, ("wrong_values",)),
+    Bug("value_relu_grad_one_at_zero", "Value", """
+        def _relu(self):
+            out = Value(max(self.data, 0.0), (self,), 'relu')
+            def _backward():
+                self.grad += (1.0 if self.data >= 0 else 0.0) * out.grad
+            out._backward = _backward
+            return out
+        Value.relu = _relu
+        """, ("misconception:relu_grad_at_zero",)),
 ]
 
 VARIANTS = [

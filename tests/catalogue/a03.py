@@ -11,6 +11,11 @@ BUGS = [
             x, w = cache
             return dout @ w.T, (x.T @ dout).T, dout.sum(axis=0)
         """, ("shape_mismatch", "transposed")),
+    Bug("linear_backward_dx_transposed", "linear_backward", """
+        def linear_backward(dout, cache):
+            x, w = cache
+            return (dout @ w.T).T, x.T @ dout, dout.sum(axis=0)
+        """, ("shape_mismatch", "transposed")),
     Bug("linear_backward_db_not_summed", "linear_backward", """
         def linear_backward(dout, cache):
             x, w = cache
@@ -31,11 +36,15 @@ BUGS = [
     Bug("relu_backward_one_at_zero", "relu_backward", """
         def relu_backward(dout, cache):
             return dout * (cache >= 0)
-        """, ("wrong_values",)),
+        """, ("misconception:relu_grad_at_zero",)),
     Bug("sigmoid_backward_missing_one_minus", "sigmoid_backward", """
         def sigmoid_backward(dout, cache):
             return dout * cache
         """, ("wrong_values",)),
+    Bug("sigmoid_backward_sign_flipped", "sigmoid_backward", """
+        def sigmoid_backward(dout, cache):
+            return dout * cache * (cache - 1)
+        """, ("sign_flipped",)),
     Bug("tanh_backward_no_square", "tanh_backward", """
         def tanh_backward(dout, cache):
             return dout * (1 - cache)
@@ -70,6 +79,22 @@ BUGS = [
             diff = pred - target
             return float(_np.mean(diff ** 2)), diff / diff.size
         """, ("scaled",)),
+    Bug("mse_summed_not_averaged", "mse_loss", """
+        import numpy as _np
+        def mse_loss(pred, target):
+            diff = pred - target
+            return float(_np.mean(diff ** 2)), 2 * diff
+        """, ("scaled",)),
+    Bug("softmax_loss_per_example", "softmax_cross_entropy", """
+        import numpy as _np
+        def softmax_cross_entropy(logits, y):
+            n = len(logits)
+            s = logits - logits.max(axis=1, keepdims=True)
+            logp = s - _np.log(_np.exp(s).sum(axis=1, keepdims=True))
+            d = _np.exp(logp)
+            d[_np.arange(n), y] -= 1
+            return -logp[_np.arange(n), y], d / n
+        """, ("wrong_type", "not_reduced")),
     Bug("mlp_loss_b2_not_summed", "mlp_loss", """
         def mlp_loss(params, x, y):
             z1, c1 = linear_forward(x, params['W1'], params['b1'])
@@ -123,6 +148,34 @@ BUGS = [
                     region[mask] = (mask * dout[:, :, i, j, None, None])[mask]
             return dx
         """, ("wrong_values",)),
+    Bug("maxpool2d_backward_every_maximum", "maxpool2d_backward", """
+        import numpy as _np
+        def maxpool2d_backward(dout, cache):
+            x, k, stride = cache
+            dx = _np.zeros(x.shape)
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    hs, ws = slice(i * stride, i * stride + k), slice(j * stride, j * stride + k)
+                    window = x[:, :, hs, ws]
+                    mask = window == window.max(axis=(2, 3), keepdims=True)
+                    dx[:, :, hs, ws] += mask * dout[:, :, i, j, None, None]
+            return dx
+        """, ("misconception:maxpool_tie_every_maximum",)),
+    Bug("maxpool2d_backward_last_maximum", "maxpool2d_backward", """
+        import numpy as _np
+        def maxpool2d_backward(dout, cache):
+            x, k, stride = cache
+            n, c, _, _ = x.shape
+            dx = _np.zeros(x.shape)
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    hs, ws = slice(i * stride, i * stride + k), slice(j * stride, j * stride + k)
+                    flat = x[:, :, hs, ws].reshape(n, c, k * k)
+                    last = k * k - 1 - flat[:, :, ::-1].argmax(axis=2)
+                    mask = (_np.arange(k * k) == last[:, :, None]).reshape(n, c, k, k)
+                    dx[:, :, hs, ws] += mask * dout[:, :, i, j, None, None]
+            return dx
+        """, ("misconception:maxpool_tie_other_split",)),
     Bug("batchnorm_forward_no_beta", "batchnorm_forward", """
         _batchnorm_forward = batchnorm_forward
         def batchnorm_forward(x, gamma, beta, eps=1e-5):
@@ -134,6 +187,18 @@ BUGS = [
             x_hat, gamma, inv_std = cache
             return dout * gamma * inv_std, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
         """, ("wrong_values",)),
+    Bug("batchnorm_backward_dgamma_not_summed", "batchnorm_backward", """
+        _batchnorm_backward = batchnorm_backward
+        def batchnorm_backward(dout, cache):
+            dx, dgamma, dbeta = _batchnorm_backward(dout, cache)
+            return dx, dout * cache[0], dbeta
+        """, ("shape_mismatch", "not_reduced")),
+    Bug("batchnorm_backward_dbeta_mean", "batchnorm_backward", """
+        _batchnorm_backward = batchnorm_backward
+        def batchnorm_backward(dout, cache):
+            dx, dgamma, dbeta = _batchnorm_backward(dout, cache)
+            return dx, dgamma, dout.mean(axis=0)
+        """, ("scaled",)),
     Bug("batchnorm_backward_mutates_cache", "batchnorm_backward", """
         _batchnorm_backward = batchnorm_backward
         def batchnorm_backward(dout, cache):
@@ -175,6 +240,18 @@ VARIANTS = [
                 _np.einsum('nm->m', dout)
         def relu_backward(dout, cache):
             return _np.where(cache > 0, dout, 0.0)
+        def maxpool2d_backward(dout, cache):
+            x, k, stride = cache
+            dx = _np.zeros(x.shape)
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    hs, ws = slice(i * stride, i * stride + k), slice(j * stride, j * stride + k)
+                    window = x[:, :, hs, ws]
+                    top = (window == window.max(axis=(2, 3), keepdims=True)).reshape(
+                        window.shape[0], window.shape[1], -1)
+                    first = (top & (_np.cumsum(top, axis=2) == 1)).reshape(window.shape)
+                    dx[:, :, hs, ws] += first * dout[:, :, i, j, None, None]
+            return dx
         """),
     Variant("loops", """
         import numpy as _np

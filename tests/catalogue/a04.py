@@ -7,6 +7,11 @@ BUGS = [
             for k, g in grads.items():
                 params[k] = params[k] - lr * g
         """, ("not_in_place",)),
+    Bug("sgd_step_ignores_lr", "sgd_step", """
+        def sgd_step(params, grads, lr):
+            for k, g in grads.items():
+                params[k] -= g
+        """, ("scaled",)),
     Bug("sgd_step_ascent", "sgd_step", """
         def sgd_step(params, grads, lr):
             for k, g in grads.items():
@@ -97,6 +102,22 @@ BUGS = [
                     state[k] = momentum * state[k] + (1 - dampening) * g
                 p -= lr * (g + momentum * state[k] if nesterov else state[k])
         """, ("mutated_input",)),
+    Bug("adam_step_rebinds", "adam_step", """
+        import numpy as _np
+        def adam_step(params, grads, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+                      weight_decay=0.0):
+            b1, b2 = betas
+            for k, g in grads.items():
+                p = params[k]
+                g = g + weight_decay * p
+                s = state.setdefault(k, {"t": 0, "m": _np.zeros_like(p), "v": _np.zeros_like(p)})
+                s["t"] += 1
+                s["m"] = b1 * s["m"] + (1 - b1) * g
+                s["v"] = b2 * s["v"] + (1 - b2) * g * g
+                m_hat = s["m"] / (1 - b1 ** s["t"])
+                v_hat = s["v"] / (1 - b2 ** s["t"])
+                params[k] = p - lr * m_hat / (_np.sqrt(v_hat) + eps)
+        """, ("not_in_place",)),
     Bug("adam_no_bias_correction", "adam_step", """
         import numpy as _np
         def adam_step(params, grads, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
@@ -259,6 +280,12 @@ BUGS = [
             H = X.T @ X / len(y)
             return w - _np.linalg.solve(H, g)
         """, ("wrong_values",)),
+    Bug("newton_returns_a_column", "logistic_newton_step", """
+        import numpy as _np
+        _logistic_newton_step = logistic_newton_step
+        def logistic_newton_step(w, X, y):
+            return _logistic_newton_step(w, X, y)[:, None]
+        """, ("shape_mismatch",)),
     Bug("newton_updates_w_in_place", "logistic_newton_step", """
         import numpy as _np
         def logistic_newton_step(w, X, y):

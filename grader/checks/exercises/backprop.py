@@ -5,8 +5,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grader.checks.compare import compare_output
+from grader.checks.compare import Recogniser, close, compare_output, wrong_only_where
 from grader.checks.core import Check, ComposedCheck, Draw, Student, check, unpack
+from grader.checks.exercises.derivatives import RELU_AT_ZERO_TEXT
 from grader.checks.torchref import leaf, numpy, vjp
 from grader.i18n import N_, _
 from grader.sandbox.protocol import Handle
@@ -93,7 +94,7 @@ class linear_forward(LayerForward):
         return x @ w + b
 
     def cases(self, draw):
-        for label in ("batch", "another batch"):
+        for label in (N_("batch"), N_("another batch")):
             n, d, m = draw.dims(3)
             yield label, dict(x=draw.normal(n, d), w=draw.normal(d, m), b=draw.normal(m))
 
@@ -109,9 +110,9 @@ class linear_backward(LayerBackward):
 
 def _elementwise_cases(draw: Draw, scale: float = 1.0):
     n, d = draw.dims(2)
-    yield "matrix", dict(x=draw.normal(n, d, scale=scale))
+    yield N_("matrix"), dict(x=draw.normal(n, d, scale=scale))
     c, h, w = draw.dims(3)
-    yield "4-d array", dict(x=draw.normal(2, c, h, w, scale=scale))
+    yield N_("4-d array"), dict(x=draw.normal(2, c, h, w, scale=scale))
 
 
 @check(A, points=3)
@@ -126,12 +127,17 @@ class relu_forward(LayerForward):
 @check(A, points=4)
 class relu_backward(LayerBackward):
     layer = relu_forward
+    misconception_texts = {"relu_grad_at_zero": RELU_AT_ZERO_TEXT}
 
     def cases(self, draw):
         yield from super().cases(draw)
         n, d = draw.dims(2)
         x = np.round(draw.normal(n, d))  # many inputs exactly 0, where the gradient is 0
-        yield "inputs at exactly 0", dict(x=x, dout=draw.upstream(n, d))
+        yield N_("inputs at exactly 0"), dict(x=x, dout=draw.upstream(n, d))
+
+    def misconceptions(self, x, dout):
+        at_zero = x == 0
+        return {"relu_grad_at_zero": {"dx": wrong_only_where(at_zero)}} if at_zero.any() else {}
 
 
 @check(A, points=3)
@@ -173,7 +179,7 @@ class softmax_cross_entropy(Check):
     }
 
     def cases(self, draw):
-        for label, scale in (("small logits", 1.0), ("logits of magnitude 1e3", 1e3)):
+        for label, scale in ((N_("small logits"), 1.0), (N_("logits of magnitude 1e3"), 1e3)):
             n, c = draw.dims(2, low=2, high=8)
             yield label, dict(logits=draw.normal(n, c, scale=scale),
                               y=draw.integers(0, c, n))
@@ -198,7 +204,7 @@ class mse_loss(Check):
     outputs = ("loss", "dpred")
 
     def cases(self, draw):
-        for label in ("matrix", "vector"):
+        for label in (N_("matrix"), N_("vector")):
             shape = draw.dims(2) if label == "matrix" else draw.dims(1, low=3, high=9)
             yield label, dict(pred=draw.normal(*shape), target=draw.normal(*shape))
 
@@ -269,7 +275,7 @@ class mlp_loss(ComposedCheck):
     outputs = ("loss",) + tuple(f"d{k}" for k in MLP_KEYS)
 
     def cases(self, draw):
-        for label in ("batch", "another batch"):
+        for label in (N_("batch"), N_("another batch")):
             n, d, h, c = draw.dims(4, low=2, high=9)
             params = {"W1": draw.normal(d, h), "b1": draw.normal(h, scale=0.5),
                       "W2": draw.normal(h, c), "b2": draw.normal(c, scale=0.5)}
@@ -313,8 +319,8 @@ class conv2d_forward(LayerForward):
         return F.conv2d(x, w, b, stride=stride, padding=padding)
 
     def cases(self, draw):
-        for label, stride, padding in (("stride 1, no padding", 1, 0),
-                                       ("stride 2, padding 1", 2, 1)):
+        for label, stride, padding in ((N_("stride 1, no padding"), 1, 0),
+                                       (N_("stride 2, padding 1"), 2, 1)):
             c, f = draw.dims(2, low=1, high=4)
             kh, kw = draw.dims(2, low=2, high=3) if draw.rng.random() < 0.5 else (3, 3)
             h, w = draw.dims(2, low=5, high=8)
@@ -333,17 +339,112 @@ class maxpool2d_forward(LayerForward):
         return F.max_pool2d(x, kernel_size, stride)
 
     def cases(self, draw):
-        for label, kernel, stride in (("2x2 windows, stride 2", 2, 2),
-                                      ("overlapping 3x3 windows, stride 2", 3, 2),
-                                      ("overlapping 2x2 windows, stride 1", 2, 1)):
+        for label, kernel, stride in ((N_("2x2 windows, stride 2"), 2, 2),
+                                      (N_("overlapping 3x3 windows, stride 2"), 3, 2),
+                                      (N_("overlapping 2x2 windows, stride 1"), 2, 1)):
             c = int(draw.integers(1, 4))
             h, w = draw.dims(2, low=5, high=8)
             yield label, dict(x=draw.normal(2, c, h, w), kernel_size=kernel, stride=stride)
 
 
+def pooling_windows(shape: tuple, k: int, stride: int):
+    """(i, j, rows, columns) of every window of a max pooling over ``shape`` (N, C, H, W)."""
+    for i in range((shape[2] - k) // stride + 1):
+        for j in range((shape[3] - k) // stride + 1):
+            yield i, j, slice(i * stride, i * stride + k), slice(j * stride, j * stride + k)
+
+
+def every_maximum_backward(x: np.ndarray, dout: np.ndarray, k: int, stride: int) -> np.ndarray:
+    """The classic mistake on ties: each tied maximum gets the window's whole gradient."""
+    dx = np.zeros(x.shape)
+    for i, j, rows, columns in pooling_windows(x.shape, k, stride):
+        window = x[:, :, rows, columns]
+        top = window == window.max(axis=(2, 3), keepdims=True)
+        dx[:, :, rows, columns] += top * dout[:, :, i, j, None, None]
+    return dx
+
+
+def tie_groups(x: np.ndarray, k: int, stride: int) -> np.ndarray:
+    """Per element of x, the group of tied maxima it belongs to; -1 if none.
+
+    Two elements are in one group when they tie for the maximum of a window,
+    or through a chain of such windows (overlapping windows share elements).
+    """
+    parent = np.arange(x.size)
+
+    def root(e: int) -> int:
+        while parent[e] != e:
+            parent[e] = e = parent[parent[e]]
+        return e
+
+    index = np.arange(x.size).reshape(x.shape)
+    tied = np.zeros(x.size, dtype=bool)
+    for _, _, rows, columns in pooling_windows(x.shape, k, stride):
+        window, where = x[:, :, rows, columns], index[:, :, rows, columns]
+        top = window == window.max(axis=(2, 3), keepdims=True)
+        for n, c in zip(*np.nonzero(top.sum(axis=(2, 3)) > 1)):
+            members = where[n, c][top[n, c]]
+            tied[members] = True
+            for e in members[1:]:
+                parent[root(e)] = root(members[0])
+    return np.array([root(e) if tied[e] else -1 for e in range(x.size)]).reshape(x.shape)
+
+
+def other_tie_split(groups: np.ndarray) -> Recogniser:
+    """Recognises a dx that splits the gradient of tied windows otherwise than the contract.
+
+    Any split of a window's gradient among its tied maxima is a valid
+    sub-gradient: such a dx differs from the contract's only at tied maxima,
+    and every group of them receives the same total gradient.
+    """
+    tied = groups >= 0
+    labels = np.unique(groups[tied], return_inverse=True)[1]
+
+    def recognise(actual: np.ndarray, expected: np.ndarray, tolerance: float) -> bool:
+        bad = ~close(actual, expected, tolerance)
+        if not bad.any() or (bad & ~tied).any():
+            return False
+        totals = [np.bincount(labels, weights=a[tied]) for a in (actual, expected)]
+        return bool(close(totals[0], totals[1], tolerance).all())
+    return recognise
+
+
 @check(A, points=8)
 class maxpool2d_backward(LayerBackward):
+    """Graded on ties too: integer inputs, so that windows often have several maxima."""
+
     layer = maxpool2d_forward
+    misconception_texts = {
+        "maxpool_tie_every_maximum": N_(
+            "where several entries of a window tie for its maximum, each of them got the "
+            "window's whole gradient, so it was counted several times; the contract gives all "
+            "of it to the first of them (in row-major order within the window), as torch "
+            "does."),
+        "maxpool_tie_other_split": N_(
+            "the maximum is not differentiable where entries tie for it, and any split of the "
+            "window's gradient among the tied entries is a valid sub-gradient; yours is one, "
+            "but the contract (as torch) gives all of it to the first of them in row-major "
+            "order within the window."),
+    }
+
+    def cases(self, draw):
+        yield from super().cases(draw)
+        for label, kernel, stride in ((N_("ties, 2x2 windows, stride 2"), 2, 2),
+                                      (N_("ties, overlapping 3x3 windows, stride 2"), 3, 2)):
+            c = int(draw.integers(1, 4))
+            h, w = draw.dims(2, low=5, high=8)
+            x = draw.integers(-2, 2, 2, c, h, w).astype(np.float64)
+            out_shape = self.layer().reference(x=x, kernel_size=kernel, stride=stride)["out"].shape
+            yield label, dict(x=x, kernel_size=kernel, stride=stride,
+                              dout=draw.upstream(*out_shape))
+
+    def misconceptions(self, x, kernel_size, stride, dout):
+        groups = tie_groups(x, kernel_size, stride)
+        if not (groups >= 0).any():
+            return {}
+        return {"maxpool_tie_every_maximum": {"dx": every_maximum_backward(x, dout, kernel_size,
+                                                                           stride)},
+                "maxpool_tie_other_split": {"dx": other_tie_split(groups)}}
 
 
 @check(A, points=5)
@@ -354,7 +455,7 @@ class batchnorm_forward(LayerForward):
         return F.batch_norm(x, None, None, gamma, beta, training=True, eps=eps)
 
     def cases(self, draw):
-        for label, eps in (("batch", 1e-5), ("batch, eps 0.1", 0.1)):
+        for label, eps in ((N_("batch"), 1e-5), (N_("batch, eps 0.1"), 0.1)):
             n, d = draw.dims(2, low=3, high=8)
             yield label, dict(x=draw.normal(n, d, scale=2.0) + draw.normal(d),
                               gamma=draw.normal(d), beta=draw.normal(d), eps=eps)

@@ -12,7 +12,10 @@ import operator
 import numpy as np
 import torch
 
+from grader.checks.compare import close
 from grader.checks.core import CaseResult, Check, Draw, PreparedCase, Student, check
+from grader.checks.exercises import expressions
+from grader.checks.exercises.derivatives import RELU_AT_ZERO_TEXT
 from grader.checks.torchref import elementwise_grad, leaf, numpy
 from grader.i18n import N_, _
 from grader.sandbox import protocol
@@ -31,8 +34,8 @@ class composite_grad(Check):
     def cases(self, draw: Draw):
         n, d = draw.dims(2)
         c, h, w = draw.dims(3, low=2, high=4)
-        for label, shape in (("vector", (int(draw.integers(3, 9)),)), ("matrix", (n, d)),
-                             ("3-d array", (c, h, w))):
+        for label, shape in ((N_("vector"), (int(draw.integers(3, 9)),)), (N_("matrix"), (n, d)),
+                             (N_("3-d array"), (c, h, w))):
             yield label, dict(x=draw.normal(*shape, scale=1.2))
 
     def reference(self, x):
@@ -53,15 +56,16 @@ class neuron_grads(Check):
     }
 
     def cases(self, draw: Draw):
-        for label, size, scale in (("D = 1", 1, 1.0), ("small D", int(draw.integers(2, 5)), 1.0),
-                                   ("larger D", int(draw.integers(12, 33)), 0.4)):
+        for label, size, scale in ((N_("D = 1"), 1, 1.0),
+                                   (N_("small D"), int(draw.integers(2, 5)), 1.0),
+                                   (N_("larger D"), int(draw.integers(12, 33)), 0.4)):
             yield label, dict(x=draw.normal(size, scale=scale), w=draw.normal(size, scale=scale),
                               b=round(float(draw.normal(scale=1.0)), 4))
         # w . x + b far out (|z| 4..7), where the gradients are small but not negligible
         size = int(draw.integers(3, 8))
         x, w = draw.normal(size), draw.normal(size)
         z = float(draw.uniform(4.0, 7.0)) * draw.choice([-1.0, 1.0])
-        yield "nearly saturated neuron", dict(x=x, w=w, b=round(z - float(w @ x), 4))
+        yield N_("nearly saturated neuron"), dict(x=x, w=w, b=round(z - float(w @ x), 4))
 
     def reference(self, x, w, b):
         xt, wt, bt = leaf(x), leaf(w), leaf(b)
@@ -349,20 +353,25 @@ def torch_graph(nodes: list) -> tuple[list[float], list[float]]:
 
 
 VALUE_FAMILIES = {
-    "+ with numbers on either side": ["add"],
-    "-, unary - and numbers on either side": ["sub", "neg", "sub", "add"],
-    "* with numbers on either side": ["mul", "mul", "add"],
-    "/ with numbers on either side": ["truediv", "truediv", "add"],
-    "** a number": ["pow", "pow", "add"],
-    "exp and log": ["exp", "log", "add"],
-    "tanh and sigmoid": ["tanh", "sigmoid", "add", "mul"],
+    N_("+ with numbers on either side"): ["add"],
+    N_("-, unary - and numbers on either side"): ["sub", "neg", "sub", "add"],
+    N_("* with numbers on either side"): ["mul", "mul", "add"],
+    N_("/ with numbers on either side"): ["truediv", "truediv", "add"],
+    N_("** a number"): ["pow", "pow", "add"],
+    N_("exp and log"): ["exp", "log", "add"],
+    N_("tanh and sigmoid"): ["tanh", "sigmoid", "add", "mul"],
 }
 ALL_OPS = ["add", "sub", "mul", "truediv", "pow", "neg", "exp", "log", "tanh", "relu", "sigmoid"]
 
 
 @check(A, points=50)
 class Value(Check):
-    """Graded per node: the forward values, the leaves' grads, the other nodes' grads."""
+    """Graded per node: the forward values, the leaves' grads, the other nodes' grads.
+
+    A failed public case is shrunk to the smallest part of its expression that
+    is still wrong (see ``expressions``), and the feedback shows that part as
+    code, with the student's numbers and torch's.
+    """
 
     outputs = ("data", "leaf grads", "inner grads")
     misconception_texts = {
@@ -373,15 +382,18 @@ class Value(Check):
                                    "that node had contributed to it: a node may only be "
                                    "processed after all the nodes that use it (reverse "
                                    "topological order)."),
+        "relu_grad_at_zero": RELU_AT_ZERO_TEXT,
     }
+    #: the largest shrunk part still shown: beyond it, code says no more than the numbers
+    shown_operations = 8
 
     def cases(self, draw: Draw):
         for label, ops in VALUE_FAMILIES.items():
             yield label, dict(nodes=draw_graph(draw, ops, int(draw.integers(10, 14)),
                                                positive=label in ("exp and log", "** a number")))
-        yield "relu, at 0 too", dict(nodes=relu_graph(draw))
-        yield "shared sub-expressions", dict(nodes=shared_graph(draw), names_mistakes=True)
-        for label in ("random expression", "another random expression"):
+        yield N_("relu, at 0 too"), dict(nodes=relu_graph(draw))
+        yield N_("shared sub-expressions"), dict(nodes=shared_graph(draw), names_mistakes=True)
+        for label in (N_("random expression"), N_("another random expression")):
             yield label, dict(nodes=draw_graph(draw, ALL_OPS, int(draw.integers(20, 32))))
 
     def reference(self, nodes, names_mistakes=False):
@@ -427,9 +439,72 @@ class Value(Check):
 
     def grade_case(self, sandbox, case: PreparedCase) -> CaseResult:
         try:
-            return super().grade_case(sandbox, case)
+            result = super().grade_case(sandbox, case)
         except NotAFloat as error:
             return CaseResult(case.name, case.public, 0.0, ["wrong_type"], str(error))
+        named = any(code.startswith("misconception:") for code in result.diagnosis)
+        if case.public and not result.passed and not named and \
+                result.error_kind in (None, "exception"):
+            self.explain_smallest_part(sandbox, case, result)
+        return result
+
+    # -- the smallest wrong part of a failed expression ------------------------------
+
+    def explain_smallest_part(self, sandbox, case: PreparedCase, result: CaseResult) -> None:
+        """Add the smallest still-wrong part of the case's expression to its feedback."""
+        nodes = case.params["nodes"]
+        part = expressions.shrink(nodes, torch_graph(nodes)[0],
+                                  lambda e: self._is_wrong(e, self._ask(sandbox, e)))
+        answer = self._ask(sandbox, part)
+        if expressions.operations(part) > self.shown_operations or \
+                self._is_wrong(part, answer) is not True:
+            return
+        code = expressions.as_code(part)
+        where = _("the smallest part of this expression that is still wrong is {code} "
+                  "(with {leaves})").format(code=code, leaves=code.leaf_values())
+        if isinstance(answer, StudentError):
+            what = _("your Value raised {error} there").format(
+                error=answer.type_name or answer.kind)
+        else:
+            what = self._differences(part, code, *answer)
+        result.feedback += _("; {where}: {what}").format(where=where, what=what)
+        if expressions.is_relu_at_zero(part):
+            result.diagnosis = ["misconception:relu_grad_at_zero"] + result.diagnosis
+            result.feedback += _("; {text}").format(text=_(RELU_AT_ZERO_TEXT))
+
+    def _ask(self, sandbox, nodes) -> tuple[list, list] | StudentError:
+        """The student's data and grad of every node, or the error it raised."""
+        student = Student(sandbox, redact=False)
+        try:
+            actual = self.run(student, nodes)
+        except StudentError as error:
+            return error
+        except NotAFloat as error:
+            return StudentError("wrong_type", str(error))
+        is_leaf = np.array([node[0] == "leaf" for node in nodes])
+        grads = np.zeros(len(nodes))
+        grads[is_leaf], grads[~is_leaf] = actual["leaf grads"], actual["inner grads"]
+        return list(actual["data"]), list(grads)
+
+    def _is_wrong(self, nodes, answer: tuple[list, list] | StudentError) -> bool | None:
+        """Whether the student's answer on an expression is wrong; None: no answer came."""
+        if isinstance(answer, StudentError):
+            return True if answer.kind in ("exception", "wrong_type") else None
+        data, grads = torch_graph(nodes)
+        return not (close(np.array(answer[0]), np.array(data), self.tolerance).all() and
+                    close(np.array(answer[1]), np.array(grads), self.tolerance).all())
+
+    def _differences(self, part, code, data: list, grads: list) -> str:
+        """'a.grad is 3.4 (torch: 2.6)', for each number of the part that is wrong."""
+        right_data, right_grads = torch_graph(part)
+        wrong = []
+        for attribute, yours, right in (("data", data, right_data), ("grad", grads, right_grads)):
+            good = close(np.array(yours, dtype=np.float64), np.array(right), self.tolerance)
+            wrong += [_("{node}.{attribute} is {yours} (torch: {right})").format(
+                node=code.names[i], attribute=attribute, yours=expressions.short_number(yours[i]),
+                right=expressions.short_number(right[i])) for i in np.flatnonzero(~good)]
+        shown = wrong[:4] + (["..."] if len(wrong) > 4 else [])
+        return _(", ").join(shown)
 
 
 class NotAFloat(Exception):

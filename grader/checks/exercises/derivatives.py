@@ -11,8 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grader.checks.compare import Verdict, close, compare_output
-from grader.checks.core import Check, Draw, PreparedCase, Student, check
+from grader.checks.compare import Verdict, close, compare_output, wrong_only_where
+from grader.checks.core import Check, Draw, Label, PreparedCase, Student, check
 from grader.checks.torchref import elementwise_grad, leaf, numpy
 from grader.i18n import N_, _
 from grader.sandbox.protocol import Callback, Scalar
@@ -153,9 +153,11 @@ class numerical_derivative(Check):
 
     def cases(self, draw: Draw):
         for kind in SCALAR_FUNCTIONS:
-            yield f"{kind}, default h", dict(f=kind, x=self._point(draw, kind))
+            yield Label(N_("{function}, default h"), function=kind), \
+                dict(f=kind, x=self._point(draw, kind))
         kind, h = draw.choice(list(SCALAR_FUNCTIONS)), draw.choice([1e-2, 5e-3])
-        yield f"{kind}, h = {h:g}", dict(f=kind, x=self._point(draw, kind, h), h=h)
+        yield Label(N_("{function}, h = {h}"), function=kind, h=f"{h:g}"), \
+            dict(f=kind, x=self._point(draw, kind, h), h=h)
 
     def _point(self, draw: Draw, kind: str, h: float | None = None) -> float:
         """A point where the wrong differences are clearly wrong and the right one exact."""
@@ -235,12 +237,13 @@ class numerical_gradient(Check):
     def cases(self, draw: Draw):
         kinds = list(ARRAY_FUNCTIONS)
         n, m = draw.dims(2)
-        shapes = [("vector", (int(draw.integers(3, 8)),)), ("matrix", (n, m)),
-                  ("3-d array", tuple(draw.dims(3, low=2, high=4)))]
+        shapes = [(N_("vector"), (int(draw.integers(3, 8)),)), (N_("matrix"), (n, m)),
+                  (N_("3-d array"), tuple(draw.dims(3, low=2, high=4)))]
         for index, (label, shape) in enumerate(shapes):
             yield label, self._case(draw, kinds[index % len(kinds)], shape)
         kind, h = draw.choice(kinds), draw.choice([1e-2, 5e-3])
-        yield f"matrix, h = {h:g}", self._case(draw, kind, tuple(draw.dims(2)), h)
+        yield Label(N_("matrix, h = {h}"), h=f"{h:g}"), \
+            self._case(draw, kind, tuple(draw.dims(2)), h)
 
     def _case(self, draw: Draw, kind: str, shape: tuple, h: float | None = None) -> dict:
         while True:
@@ -291,10 +294,10 @@ class ElementwiseGrad(Check):
 
 def _shapes(draw: Draw, scale: float):
     n, d = draw.dims(2)
-    yield "vector", dict(x=draw.normal(int(draw.integers(3, 9)), scale=scale))
-    yield "matrix", dict(x=draw.normal(n, d, scale=scale))
+    yield N_("vector"), dict(x=draw.normal(int(draw.integers(3, 9)), scale=scale))
+    yield N_("matrix"), dict(x=draw.normal(n, d, scale=scale))
     c, h, w = draw.dims(3, low=2, high=5)
-    yield "4-d array", dict(x=draw.normal(2, c, h, w, scale=scale))
+    yield N_("4-d array"), dict(x=draw.normal(2, c, h, w, scale=scale))
 
 
 def _wide(draw: Draw, low: float, high: float, count: int = 8) -> np.ndarray:
@@ -317,7 +320,7 @@ class sigmoid_grad(ElementwiseGrad):
 
     def cases(self, draw):
         yield from _shapes(draw, scale=3.0)
-        yield "large |x|", dict(x=_wide(draw, 10.0, 60.0))
+        yield N_("large |x|"), dict(x=_wide(draw, 10.0, 60.0))
 
     def misconceptions(self, x):
         return {"sigmoid_grad_from_x": {"out": x * (1 - x)}}
@@ -335,7 +338,7 @@ class tanh_grad(ElementwiseGrad):
 
     def cases(self, draw):
         yield from _shapes(draw, scale=2.0)
-        yield "large |x|", dict(x=_wide(draw, 5.0, 30.0))
+        yield N_("large |x|"), dict(x=_wide(draw, 5.0, 30.0))
 
     def misconceptions(self, x):
         return {"tanh_grad_no_square": {"out": 1 - np.tanh(x)}}
@@ -351,9 +354,15 @@ class softplus_grad(ElementwiseGrad):
 
     def cases(self, draw):
         yield from _shapes(draw, scale=3.0)
-        yield "x from -1000 to 1000", dict(x=draw.rng.permutation(np.concatenate(
+        yield N_("x from -1000 to 1000"), dict(x=draw.rng.permutation(np.concatenate(
             [[-1000.0, 1000.0, 0.0], np.linspace(-1000, 1000, 21), draw.uniform(-1000, 1000, 8)])))
-        yield "large |x|", dict(x=_wide(draw, 30.0, 1000.0))
+        yield N_("large |x|"), dict(x=_wide(draw, 30.0, 1000.0))
+
+
+#: ReLU's kink, for relu_grad here and relu_backward in 03_backprop
+RELU_AT_ZERO_TEXT = N_("the only wrong entries are where x is exactly 0, the kink of ReLU: it "
+                       "has no derivative there, and the contract (as torch) takes the "
+                       "sub-gradient 0.")
 
 
 @check(A, points=10)
@@ -361,6 +370,7 @@ class relu_grad(ElementwiseGrad):
     misconception_texts = {
         "relu_grad_one_at_zero": N_("at exactly x = 0 the sub-gradient used (as in torch) is 0; "
                                     "only strictly positive inputs have gradient 1."),
+        "relu_grad_at_zero": RELU_AT_ZERO_TEXT,
     }
 
     def function(self, t):
@@ -368,13 +378,15 @@ class relu_grad(ElementwiseGrad):
 
     def cases(self, draw):
         n, d = draw.dims(2)
-        yield "matrix with exact zeros", dict(x=np.round(draw.normal(n, d, scale=1.5)))
-        yield "vector", dict(x=draw.normal(int(draw.integers(4, 9))))
+        yield N_("matrix with exact zeros"), dict(x=np.round(draw.normal(n, d, scale=1.5)))
+        yield N_("vector"), dict(x=draw.normal(int(draw.integers(4, 9))))
         c, h, w = draw.dims(3, low=2, high=5)
-        yield "4-d array with exact zeros", dict(x=np.round(draw.normal(2, c, h, w) * 2) / 2)
+        yield N_("4-d array with exact zeros"), dict(x=np.round(draw.normal(2, c, h, w) * 2) / 2)
 
     def misconceptions(self, x):
-        return {"relu_grad_one_at_zero": {"out": (x >= 0).astype(np.float64)}}
+        """The one-at-0 mistake exactly, then any other value at the kink (0.5, say)."""
+        return {"relu_grad_one_at_zero": {"out": (x >= 0).astype(np.float64)},
+                "relu_grad_at_zero": {"out": wrong_only_where(x == 0)}}
 
 
 # -- partial derivatives ---------------------------------------------------------------
@@ -393,8 +405,8 @@ class f_xy_partials(Check):
     def cases(self, draw):
         n, d = draw.dims(2)
         c, h, w = draw.dims(3, low=2, high=4)
-        for label, shape in (("vectors", (int(draw.integers(3, 9)),)), ("matrices", (n, d)),
-                             ("3-d arrays", (c, h, w))):
+        for label, shape in ((N_("vectors"), (int(draw.integers(3, 9)),)), (N_("matrices"), (n, d)),
+                             (N_("3-d arrays"), (c, h, w))):
             yield label, dict(x=draw.normal(*shape, scale=1.5), y=draw.normal(*shape, scale=1.5))
 
     def reference(self, x, y):
@@ -456,14 +468,14 @@ class gradient_check(Check):
     def cases(self, draw: Draw):
         kinds = list(ARRAY_FUNCTIONS)
         n, m = draw.dims(2)
-        yield "correct grad_f", self._case(draw, kinds[0], (n, m), "correct")
+        yield N_("correct grad_f"), self._case(draw, kinds[0], (n, m), "correct")
         c, h, w = draw.dims(3, low=2, high=4)
         # a large h: the truncation error, which the judge knows, is then no longer tiny
-        yield "correct grad_f, 3-d array, h = 0.02", self._case(draw, kinds[1], (c, h, w),
+        yield N_("correct grad_f, 3-d array, h = 0.02"), self._case(draw, kinds[1], (c, h, w),
                                                                 "correct", 0.02)
-        yield "grad_f too small in one element", self._case(
+        yield N_("grad_f too small in one element"), self._case(
             draw, kinds[2], (int(draw.integers(4, 9)),), "one too small")
-        yield "grad_f with one element of the wrong sign", self._case(
+        yield N_("grad_f with one element of the wrong sign"), self._case(
             draw, draw.choice(kinds), tuple(draw.dims(2)), "one flipped", 1e-5)
 
     def _case(self, draw: Draw, kind: str, shape: tuple, error: str, h=None) -> dict:

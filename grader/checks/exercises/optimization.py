@@ -263,7 +263,7 @@ class sgd_step(OptimizerStep):
     in_place_hint = "p -= lr * g"
 
     def cases(self, draw):
-        for label, count, lr in (("two parameters", 2, 0.1), ("three parameters", 3, 0.5)):
+        for label, count, lr in ((N_("two parameters"), 2, 0.1), (N_("three parameters"), 3, 0.5)):
             params = draw_params(draw, count)
             yield label, dict(params=params, grads=draw_grads(draw, params), options={"lr": lr})
 
@@ -288,10 +288,10 @@ class sgd_momentum_step(OptimizerStep):
 
     def cases(self, draw):
         for label, options in (
-                ("momentum 0.9, the default", {"lr": 0.05}),
-                ("dampening 0.5", {"lr": 0.1, "momentum": 0.8, "dampening": 0.5}),
-                ("weight decay 0.1", {"lr": 0.1, "momentum": 0.7, "weight_decay": 0.1}),
-                ("nesterov, weight decay 0.05",
+                (N_("momentum 0.9, the default"), {"lr": 0.05}),
+                (N_("dampening 0.5"), {"lr": 0.1, "momentum": 0.8, "dampening": 0.5}),
+                (N_("weight decay 0.1"), {"lr": 0.1, "momentum": 0.7, "weight_decay": 0.1}),
+                (N_("nesterov, weight decay 0.05"),
                  {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.05})):
             params = draw_params(draw, 3 if len(options) > 1 else 2)
             yield label, dict(params=params, grads=draw_grads(draw, params), options=options)
@@ -356,10 +356,10 @@ class adam_step(OptimizerStep):
 
     def cases(self, draw):
         for label, options, scale in (
-                ("default options", {}, 1.0),
-                ("betas (0.8, 0.99)", {"lr": 0.01, "betas": (0.8, 0.99)}, 1.0),
-                ("weight decay 0.1", {"lr": 0.01, "weight_decay": 0.1}, 1.0),
-                ("gradients of size 1e-5, where eps matters", {"lr": 0.01}, 1e-5)):
+                (N_("default options"), {}, 1.0),
+                (N_("betas (0.8, 0.99)"), {"lr": 0.01, "betas": (0.8, 0.99)}, 1.0),
+                (N_("weight decay 0.1"), {"lr": 0.01, "weight_decay": 0.1}, 1.0),
+                (N_("gradients of size 1e-5, where eps matters"), {"lr": 0.01}, 1e-5)):
             params = draw_params(draw, 3 if options else 2)
             yield label, dict(params=params, grads=draw_grads(draw, params, scale),
                               options=options)
@@ -485,9 +485,9 @@ class iterate_minibatches(Check):
     def cases(self, draw):
         batch_size = int(draw.integers(3, 8))
         n = batch_size * int(draw.integers(3, 7)) + int(draw.integers(1, batch_size))
-        yield "batch_size does not divide n", self.case(draw, n, batch_size)
+        yield N_("batch_size does not divide n"), self.case(draw, n, batch_size)
         batch_size = int(draw.integers(3, 8))
-        yield "batch_size divides n", self.case(draw, batch_size * int(draw.integers(3, 7)),
+        yield N_("batch_size divides n"), self.case(draw, batch_size * int(draw.integers(3, 7)),
                                                 batch_size)
 
     @staticmethod
@@ -753,9 +753,9 @@ class train(ComposedCheck):
     def cases(self, draw):
         batch_size, n = int(draw.choice([8, 12, 16])), int(draw.integers(70, 115))
         n += n % batch_size == 0
-        yield "the last minibatch is smaller", self.case(draw, n, batch_size)
+        yield N_("the last minibatch is smaller"), self.case(draw, n, batch_size)
         batch_size, n = int(draw.choice([8, 12, 16])), int(draw.integers(70, 115))
-        yield "batch_size divides N", self.case(draw, n - n % batch_size, batch_size)
+        yield N_("batch_size divides N"), self.case(draw, n - n % batch_size, batch_size)
 
     @staticmethod
     def case(draw: Draw, n: int, batch_size: int) -> dict:
@@ -814,7 +814,8 @@ class logistic_newton_step(Check):
     }
 
     def cases(self, draw):
-        for label, integer_labels in (("labels as floats", False), ("labels as integers", True)):
+        for label, integer_labels in ((N_("labels as floats"), False),
+                                      (N_("labels as integers"), True)):
             d = int(draw.integers(3, 7))
             n = int(draw.integers(4 * d, 12 * d))
             x = draw.normal(n, d)
