@@ -58,6 +58,17 @@ def report_from_json(data: dict) -> SubmissionReport:
                             **{k: data[k] for k in fields if k in data})
 
 
+def report_to_wire(report: SubmissionReport) -> dict:
+    """A whole report, losslessly, to cross from a grading process to the CLI."""
+    return asdict(report)
+
+
+def report_from_wire(data: dict) -> SubmissionReport:
+    exercises = [ExerciseResult(**dict(e, cases=[CaseResult(**c) for c in e["cases"]]))
+                 for e in data["exercises"]]
+    return SubmissionReport(**dict(data, exercises=exercises))
+
+
 def exercise_to_wire(result: ExerciseResult) -> str:
     """An exercise result as JSON, to cross from a pytest worker to the CLI."""
     return json.dumps(asdict(result))
