@@ -22,6 +22,7 @@ from pathlib import Path
 from grader import batch, i18n
 from grader.checks.core import ASSIGNMENTS, checks_for
 from grader.i18n import _
+from grader.report.feedback import exercise_text
 from grader.report.model import SubmissionReport, report_from_json
 from grader.report.progress import ProgressBar
 from grader.report.table import print_reports, print_summary
@@ -101,7 +102,7 @@ def run_grade(args: argparse.Namespace) -> int:
     if args.assignment not in ASSIGNMENTS:
         raise BadCall(f"unknown assignment {args.assignment!r}; one of {', '.join(ASSIGNMENTS)}")
     for path in args.submissions:
-        if not os.path.exists(path):
+        if not os.path.lexists(path):  # a dangling link is that submission's error, not the batch's
             raise BadCall(f"no such file or folder: {path}")
     if args.jobs < 1:
         raise BadCall("--jobs must be at least 1")
@@ -202,20 +203,9 @@ def run_check(args: argparse.Namespace) -> int:
     report = grade(args.assignment, [path], seed=None, public_only=True, lang=args.lang)[0]
     if report.error:
         print(_("Your code could not be read: {error}").format(error=report.error))
-    shown = [e for e in report.exercises if exercise is None or e.name == exercise]
-    for result in shown:
-        mark = {"passed": "OK", "partial": "PARTLY"}.get(result.status, result.status.upper())
-        print(_("[{mark}] {name}: {score} / {max_score} on the public cases ({status})").format(
-            mark=mark, name=result.name, score=f"{result.score:g}",
-            max_score=f"{result.max_score:g}", status=result.status))
-        if result.diagnosis:
-            print("    " + _("diagnosis: {codes}").format(codes=", ".join(result.diagnosis)))
-        failed = [case for case in result.cases if not case.passed]
-        for case in failed:
-            print("    " + _("failed {case}: {feedback}").format(case=case.name,
-                                                                feedback=case.feedback))
-        if result.feedback and result.status != "passed" and not failed:
-            print(f"    {result.feedback}")
+    for result in report.exercises:
+        if exercise is None or result.name == exercise:
+            print(exercise_text(result, public_only=True), end="")
     print(_("Only the public cases ran here; hidden cases are graded later, "
             "so this is not your grade."))
     return 0

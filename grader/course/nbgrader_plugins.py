@@ -32,6 +32,9 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Integer, Unicode
 
+from grader.i18n import _
+from grader.report.feedback import exercise_text
+from grader.report.model import exercise_from_json
 from grader.submission import is_test_cell
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
@@ -59,28 +62,11 @@ def grade_notebook(assignment: str, notebook_path: Path, seed: int, timeout: flo
 
 
 def feedback_text(exercise: dict | None, points: float, error: str | None) -> str:
+    """A test cell's printed feedback: the grader's one renderer, every public case."""
     if exercise is None:
-        why = error or "the grader reported nothing for this exercise"
-        return f"Score: 0 / {points:g}\n{why}\n"
-    lines = [f"{exercise['name']}: {exercise['status']}, "
-             f"score {exercise['score']:g} / {exercise['max_score']:g}"]
-    if exercise.get("diagnosis"):
-        lines.append("diagnosis: " + ", ".join(exercise["diagnosis"]))
-    cases = exercise.get("cases", [])
-    public = [c for c in cases if c["public"]]
-    hidden = [c for c in cases if not c["public"]]
-    summary = exercise.get("feedback") or ""
-    if any(c["name"] in summary for c in hidden):  # say nothing of a hidden case's inputs
-        summary = summary.split(". ")[0] + "; the first failure is a hidden case."
-    if summary:
-        lines.append(summary)
-    for case in public:
-        mark = "passed" if case["passed"] else "FAILED"
-        lines.append(f"  [{mark}] {case['name']}" + ("" if case["passed"] else
-                                                    f": {case['feedback']}"))
-    if hidden:
-        lines.append(f"  hidden cases: {sum(c['passed'] for c in hidden)} of {len(hidden)} passed")
-    return "\n".join(lines) + "\n"
+        why = error or _("the grader reported nothing for this exercise")
+        return _("Score: 0 / {points}").format(points=f"{points:g}") + f"\n{why}\n"
+    return exercise_text(exercise_from_json(exercise), passed_cases=True)
 
 
 def clamp(score, points: float) -> float:

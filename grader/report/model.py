@@ -45,13 +45,16 @@ def exercise_json(result: ExerciseResult) -> dict:
                       for c in result.cases]}
 
 
+def exercise_from_json(e: dict) -> ExerciseResult:
+    """An exercise read back from its JSON (cases keep only passed/failed, not their score)."""
+    return ExerciseResult(e["name"], e["score"], e["max_score"], e["status"],
+                          list(e["diagnosis"]), e["feedback"],
+                          [CaseResult(c["name"], c["public"], float(c["passed"]),
+                                      feedback=c["feedback"]) for c in e["cases"]])
+
+
 def report_from_json(data: dict) -> SubmissionReport:
-    """A report read back from its JSON (cases keep only passed/failed, not their score)."""
-    exercises = [ExerciseResult(e["name"], e["score"], e["max_score"], e["status"],
-                                list(e["diagnosis"]), e["feedback"],
-                                [CaseResult(c["name"], c["public"], float(c["passed"]),
-                                            feedback=c["feedback"]) for c in e["cases"]])
-                 for e in data["exercises"]]
+    exercises = [exercise_from_json(e) for e in data["exercises"]]
     fields = ("seed", "public_only", "sandbox", "error", "sha256", "grader_version", "lang")
     return SubmissionReport(data["submission"], data["assignment"], data["score"],
                             data["max_score"], exercises,

@@ -4,9 +4,11 @@ from __future__ import annotations
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from grader.i18n import _
+from grader.report.feedback import detail_lines
 from grader.report.model import SubmissionReport
 
 STATUS_STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "red",
@@ -31,8 +33,8 @@ def print_reports(reports: list[SubmissionReport], stream: TextIO, detail: bool 
             row = [exercise.name, f"{exercise.score:g}/{exercise.max_score:g}",
                    f"[{style}]{exercise.status}[/]"]
             if detail:
-                diagnosis = f"[{', '.join(exercise.diagnosis)}] " if exercise.diagnosis else ""
-                row.append("" if exercise.status == "passed" else diagnosis + exercise.feedback)
+                row.append("" if exercise.status == "passed" else
+                           escape("\n".join(detail_lines(exercise)).strip()))
             table.add_row(*row)
         if report.error:
             console.print(f"[red]{report.submission}: {report.error}[/]")
