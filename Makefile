@@ -8,6 +8,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(VENV)/bin/pip install -q -r requirements.txt
 	$(VENV)/bin/pip install -q --no-deps -e .
 	@bash scripts/install-sandbox.sh
+	@bash scripts/install-postgres.sh  # GRADER_POSTGRES_TESTS=0 skips it
 	touch $@
 
 setup: $(VENV)/.installed

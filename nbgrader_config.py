@@ -10,8 +10,19 @@ Student code is never run in nbgrader's own process or kernel.
 The grading seed is read from the file named by ``TrustedGrade.seed_file``
 in the course directory (made, with a random seed, on first use), so that
 every report can be recomputed with ``python -m grader grade ... --seed N``.
+
+The gradebook is nbgrader's default SQLite file, ``gradebook.db`` in the course
+directory, unless ``$GRADER_DB_URL`` names another SQLAlchemy URL, e.g.
+``postgresql+psycopg2://grader@dbhost/backprop`` (README, "The gradebook").
 """
+import os
+
 c = get_config()  # noqa: F821  (provided by nbgrader)
+
+# nbgrader 0.9.6 calls it CourseDirectory.db_url (NbGrader.db_url is the outdated
+# name); unset, nbgrader's default is sqlite:///<course directory>/gradebook.db.
+if os.environ.get("GRADER_DB_URL", "").strip():
+    c.CourseDirectory.db_url = os.environ["GRADER_DB_URL"].strip()
 
 c.CourseDirectory.course_id = "backprop"
 c.CourseDirectory.source_directory = "assignments"

@@ -1,7 +1,6 @@
 """``python -m grader.demo``: the whole nbgrader course, end to end, on a sample class.
 
-In a fresh temporary course directory (default SQLite gradebook) it runs the
-real nbgrader commands:
+In a fresh temporary course directory it runs the real nbgrader commands:
 
 1. ``nbgrader generate_assignment`` for the four assignments (the release);
 2. builds a sample class's submitted notebooks from the release notebooks:
@@ -16,12 +15,17 @@ real nbgrader commands:
    ``nbgrader export``;
 5. prints the class table and where the feedback pages and the CSV are.
 
-    python -m grader.demo [--course DIR] [--seed N]
+    python -m grader.demo [--course DIR] [--seed N] [--db-url URL]
+
+The gradebook is nbgrader's default SQLite file, ``gradebook.db`` in the course
+directory, unless ``--db-url`` or ``$GRADER_DB_URL`` names another database
+(an empty one), e.g. ``postgresql+psycopg2://grader@localhost/backprop``.
 """
 from __future__ import annotations
 
 import argparse
 import html
+import os
 import secrets
 import shutil
 import sys
@@ -150,11 +154,12 @@ def student_notebook(release_nb: Path, assignment: str, student: Student
     return notebook
 
 
-def submit_class(course: Path, students=CLASS) -> dict[tuple[str, str], str]:
+def submit_class(course: Path, students=CLASS, assignments=COURSE_ASSIGNMENTS
+                 ) -> dict[tuple[str, str], str]:
     """Write every student's submission as ``nbgrader collect`` would; return the plan."""
     handed_in = {}
     for student in students:
-        for assignment in COURSE_ASSIGNMENTS:
+        for assignment in assignments:
             if assignment in student.missing:
                 handed_in[(student.name, assignment)] = "missing"
                 continue
@@ -186,6 +191,8 @@ class CourseRun:
     problems: dict = field(default_factory=dict)  # (student, assignment) -> message
     timings: dict = field(default_factory=dict)
     logs: dict = field(default_factory=dict)
+    db_url: str = ""  # the gradebook's SQLAlchemy URL ("" until run_course sets it)
+    assignments: tuple = COURSE_ASSIGNMENTS
 
     def autograded(self, student: str, assignment: str) -> Path:
         return self.course / "autograded" / student / assignment / f"{assignment}.ipynb"
@@ -194,33 +201,57 @@ class CourseRun:
         return self.course / "feedback" / student / assignment / f"{assignment}.html"
 
 
+def sqlite_url(course: Path) -> str:
+    """nbgrader's default gradebook: ``gradebook.db`` in the course directory."""
+    return f"sqlite:///{os.path.abspath(course / 'gradebook.db')}"
+
+
+def shown_url(db_url: str) -> str:
+    """The URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(db_url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: nbgrader will say so
+        return db_url
+
+
 def _timed(run: CourseRun, label: str, *args: str, check: bool = True):
     start = time.perf_counter()
-    done = nbgrader(run.course, *args, check=check)
+    # the course's gradebook, whatever $GRADER_DB_URL says in this environment
+    done = nbgrader(run.course, *args, f"--CourseDirectory.db_url={run.db_url}", check=check)
     run.timings[label] = round(time.perf_counter() - start, 1)
     run.logs[label] = done.stderr
     return done
 
 
-def run_course(course: Path, seed: int | None = None, students=CLASS, log=print) -> CourseRun:
-    """Release, submit, autograde, feedback and export in ``course`` (made fresh)."""
+def run_course(course: Path, seed: int | None = None, students=CLASS, log=print,
+               db_url: str | None = None, assignments=COURSE_ASSIGNMENTS) -> CourseRun:
+    """Release, submit, autograde, feedback and export in ``course`` (made fresh).
+
+    ``db_url``: the gradebook (default: SQLite ``gradebook.db`` in ``course``);
+    ``assignments``: a part of the course only (default: all four).
+    """
     new_course(course)
     seed = secrets.randbelow(2**31) if seed is None else seed
     (course / SEED_FILE).write_text(f"{seed}\n", encoding="utf-8")
-    run = CourseRun(course, seed, [s.name for s in students], {})
+    run = CourseRun(course, seed, [s.name for s in students], {},
+                    db_url=db_url or sqlite_url(course), assignments=tuple(assignments))
     log(f"course directory: {course}  (grading seed {seed}, in {course / SEED_FILE})")
-    for assignment in COURSE_ASSIGNMENTS:
+    if db_url:
+        log(f"gradebook: {shown_url(db_url)}")
+    for assignment in run.assignments:
         _timed(run, f"generate_assignment {assignment}", "generate_assignment", assignment,
                "--force")
-    log("released: " + ", ".join(COURSE_ASSIGNMENTS))
-    run.handed_in = submit_class(course, students)
+    log("released: " + ", ".join(run.assignments))
+    run.handed_in = submit_class(course, students, run.assignments)
     log(f"collected {sum(v != 'missing' for v in run.handed_in.values())} submissions "
         f"from {len(students)} students")
-    for assignment in COURSE_ASSIGNMENTS:
+    for assignment in run.assignments:
         log(f"autograding {assignment} ...")
         # exit 1 when some submission failed (a corrupt notebook): the rest are graded
         _timed(run, f"autograde {assignment}", "autograde", assignment, "--force", check=False)
-    for assignment in COURSE_ASSIGNMENTS:
+    for assignment in run.assignments:
         _timed(run, f"generate_feedback {assignment}", "generate_feedback", assignment,
                "--force", check=False)
     _timed(run, "export", "export")
@@ -233,8 +264,7 @@ def collect_results(run: CourseRun) -> None:
 
     from grader.submission import load
 
-    db_url = f"sqlite:///{run.course / 'gradebook.db'}"
-    with Gradebook(db_url, course_id="backprop") as gb:
+    with Gradebook(run.db_url, course_id="backprop") as gb:
         for (student, assignment), how in run.handed_in.items():
             if how == "missing":
                 run.problems[(student, assignment)] = "not submitted"
@@ -271,12 +301,12 @@ def write_problem_page(path: Path, student: str, assignment: str, why: str) -> N
 
 def class_table(run: CourseRun) -> str:
     width = max(len(s) for s in run.students) + 2
-    head = "student".ljust(width) + "".join(a.rjust(18) for a in COURSE_ASSIGNMENTS) + \
+    head = "student".ljust(width) + "".join(a.rjust(18) for a in run.assignments) + \
         "total".rjust(10)
     lines = [head, "-" * len(head)]
     for student in run.students:
         row, total = student.ljust(width), 0.0
-        for assignment in COURSE_ASSIGNMENTS:
+        for assignment in run.assignments:
             key = (student, assignment)
             if key in run.totals:
                 score, top = run.totals[key]
@@ -289,19 +319,47 @@ def class_table(run: CourseRun) -> str:
     return "\n".join(lines)
 
 
+def not_an_empty_gradebook(db_url: str) -> str | None:
+    """Why the demo may not use ``db_url`` (unreachable, or holds a class already), or None."""
+    from sqlalchemy import create_engine, inspect, text
+
+    try:
+        engine = create_engine(db_url)
+        try:
+            with engine.connect() as connection:
+                if "student" not in inspect(connection).get_table_names():
+                    return None  # nbgrader makes its tables on first use
+                students = connection.execute(text("SELECT count(*) FROM student")).scalar()
+        finally:
+            engine.dispose()
+    except Exception as error:  # no driver, no server, bad credentials
+        return f"cannot open the gradebook: {type(error).__name__}: {error}".strip()[:800]
+    if students:
+        return f"the gradebook already holds {students} students; the demo needs an empty database"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--course", help="course directory to make (default: a new temp dir)")
     parser.add_argument("--seed", type=int, help="grading seed (default: random, recorded)")
+    parser.add_argument("--db-url", default=os.environ.get("GRADER_DB_URL", "").strip() or None,
+                        help="gradebook, an SQLAlchemy URL of an empty database (default: "
+                             "$GRADER_DB_URL, else SQLite gradebook.db in the course directory)")
     args = parser.parse_args(argv)
+    if args.db_url:
+        why = not_an_empty_gradebook(args.db_url)
+        if why:
+            print(f"error: {shown_url(args.db_url)}: {why}", file=sys.stderr)
+            return 2
     course = Path(args.course) if args.course else \
         Path(tempfile.mkdtemp(prefix="backprop-course-")) / "course"
     if course.exists() and any(course.iterdir()):
         print(f"error: {course} is not empty", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    run = run_course(course, args.seed)
+    run = run_course(course, args.seed, db_url=args.db_url)
     print()
     print(class_table(run))
     print()
@@ -310,7 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"feedback pages: {course / 'feedback'}/<student>/<assignment>/<assignment>.html")
     print(f"grades CSV:     {course / 'grades.csv'}")
-    print(f"gradebook:      {course / 'gradebook.db'}  (grading seed {run.seed})")
+    gradebook = course / "gradebook.db" if run.db_url == sqlite_url(course) else \
+        shown_url(run.db_url)
+    print(f"gradebook:      {gradebook}  (grading seed {run.seed})")
     print("timings (s): " + ", ".join(f"{k} {v}" for k, v in run.timings.items()))
     print(f"total {time.perf_counter() - start:.0f} s")
     return 0

@@ -16,7 +16,7 @@ import pytest
 from grader.checks.core import checks_for
 from grader.course.build import COURSE_ASSIGNMENTS
 from grader.demo import CLASS, run_course
-from tests.conftest import grade_json
+from tests.nbgrader_course import assert_gradebook_equals_reports, class_reports
 
 
 @pytest.fixture(scope="module")
@@ -27,24 +27,7 @@ def course(tmp_path_factory):
 @pytest.fixture(scope="module")
 def reports(course):
     """The grader's own reports of every autograded notebook, from the CLI."""
-    seed = int((course.course / "grading_seed").read_text())
-    assert seed == course.seed
-    found = {}
-    for assignment in COURSE_ASSIGNMENTS:
-        graded = [s for s in course.students if course.autograded(s, assignment).exists()]
-        paths = [course.autograded(s, assignment) for s in graded]
-        for student, report in zip(graded, grade_json(assignment, paths, "--seed", str(seed),
-                                                      "--jobs", "2")):
-            found[(student, assignment)] = report
-    return found
-
-
-def gradebook_cells(course, student, assignment) -> dict[str, float | None]:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course.course / 'gradebook.db'}", course_id="backprop") as gb:
-        notebook = gb.find_submission_notebook(assignment, assignment, student)
-        return {g.name: g.auto_score for g in notebook.grades if not g.name.endswith("_answer")}
+    return class_reports(course)
 
 
 def test_every_submission_but_the_broken_ones_is_graded(course):
@@ -54,16 +37,8 @@ def test_every_submission_but_the_broken_ones_is_graded(course):
 
 
 def test_gradebook_scores_equal_the_json_report(course, reports):
-    assert reports
-    for (student, assignment), report in reports.items():
-        cells = gradebook_cells(course, student, assignment)
-        exercises = {e["name"]: e for e in report["exercises"]}
-        assert set(cells) == set(exercises) == {c.name for c in checks_for(assignment)}
-        for name, exercise in exercises.items():
-            assert cells[name] == exercise["score"], (student, assignment, name)
-            assert 0 <= cells[name] <= exercise["max_score"]
-        score, top = course.totals[(student, assignment)]
-        assert score == pytest.approx(report["score"]) and top == report["max_score"]
+    assert course.db_url == f"sqlite:///{course.course / 'gradebook.db'}"
+    assert_gradebook_equals_reports(course, reports)
 
 
 def test_scores_vary_across_the_class(course, reports):
