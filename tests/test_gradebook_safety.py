@@ -191,6 +191,9 @@ def test_a_killed_run_loses_nothing_and_a_rerun_grades_the_rest(course, expected
     assert set(outcome.repaired) == set(half_done)
     assert outcome.not_graded == []
     assert "Skipping existing assignment" in outcome.output
+    # the rest was graded in one batch run, whose reports TrustedGrade used
+    assert outcome.output.count("(from the batch run)") == len(NAMES) - len(graded_before), \
+        outcome.output[-3000:]
     assert_everyone_graded_right(course, expected)
     for student in graded_before:  # untouched: not graded again
         assert gradebook_cells(course, student, ASSIGNMENT) == before[student]

@@ -19,13 +19,16 @@ Run in the course directory (or with ``--course``), this command:
    score (no output and never executed);
 3. removes those folders, as nbgrader itself does with a submission it failed
    to grade;
-4. runs ``nbgrader autograde A [NBGRADER_ARGS]``, which grades exactly those
+4. grades the notebooks still to grade in one batch run (``--jobs``, the
+   course's seed) into ``.grader/A.jsonl``, where ``TrustedGrade`` finds each
+   report instead of starting the grader once per notebook;
+5. runs ``nbgrader autograde A [NBGRADER_ARGS]``, which grades exactly those
    and any not graded yet, and leaves every complete one as it is;
-5. names the submissions still not graded (an unreadable notebook, say) and
+6. names the submissions still not graded (an unreadable notebook, say) and
    exits with nbgrader's status.
 
-    python -m grader.course.autograde 02_chain_rule [--course DIR] [--student GLOB] [--check] \\
-        [-- NBGRADER_AUTOGRADE_ARGS ...]
+    python -m grader.course.autograde 02_chain_rule [--course DIR] [--student GLOB] [--jobs N] \\
+        [--check] [-- NBGRADER_AUTOGRADE_ARGS ...]
 
 ``--check`` only lists incomplete submissions (exit 1 if there are any).
 Do not run it while a plain ``nbgrader autograde`` of the same assignment is
@@ -45,8 +48,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.course.build import nbgrader_bin
-from grader.course.stubs import ROOT
+from grader.course.build import nbgrader_bin, nbgrader_env
 
 LOCK_FILE = ".autograde.lock"
 
@@ -162,12 +164,51 @@ def course_lock(course: Path, log=print):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def nbgrader_env() -> dict[str, str]:
-    """As ``grader.course.build.nbgrader``: this venv first, the course's plugins importable."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    return env
+def pregrade(course: Path, assignment: str, students: list[str], jobs: int = 2,
+             log=print) -> None:
+    """Grade the students' handed-in notebooks in one batch run, for TrustedGrade to find.
+
+    nbgrader grades one notebook at a time, and ``TrustedGrade`` would start
+    the grader (torch, pytest, a sandbox) for each: seconds per student.
+    Graded here all at once (``python -m grader grade ... --jobs N --resume``,
+    the course's seed), each report lands in ``.grader/<A>.jsonl``, where
+    ``TrustedGrade`` finds it by the notebook's graded code. A notebook the
+    batch did not grade, or whose code nbgrader changed, is graded on its own.
+    """
+    from grader.checks.core import ASSIGNMENTS
+    from grader.course.nbgrader_plugins import TrustedGrade, read_seed
+
+    layout = Layout.of(course)
+    by_name: dict[str, list[str]] = {}  # graded as (TrustedGrade's rule) -> notebooks
+    for notebook in sorted(notebooks_of(layout, assignment)):
+        graded_as = notebook if notebook in ASSIGNMENTS else assignment
+        for student in students:
+            path = layout.step(layout.submitted, student, assignment) / f"{notebook}.ipynb"
+            if path.exists():
+                by_name.setdefault(graded_as, []).append(str(path))
+    trusted = TrustedGrade(config=_course_config(course))
+    seed = trusted.seed if trusted.seed is not None else read_seed(course / trusted.seed_file)
+    for graded_as, paths in by_name.items():
+        out = course / trusted.batch_reports.format(assignment=graded_as)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        log(f"grading {len(paths)} notebooks of {graded_as} in one batch ...")
+        done = subprocess.run([sys.executable, "-m", "grader", "grade", graded_as, *paths,
+                               "--json", str(out), "--seed", str(seed), "--jobs", str(jobs),
+                               "--resume"], cwd=course, env=nbgrader_env(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode != 0:
+            log(f"the batch run failed ({done.stderr.strip()[-300:]}); "
+                "nbgrader's run grades each notebook on its own")
+
+
+def _course_config(course: Path):
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config_file = Path(course) / "nbgrader_config.py"
+    if not config_file.exists():
+        return Config()
+    return PyFileConfigLoader(config_file.name, path=str(config_file.parent)).load_config()
 
 
 @dataclass
@@ -180,7 +221,7 @@ class Outcome:
 
 def autograde(course: Path, assignment: str, nbgrader_args=(), student: str | None = None,
               db_url: str | None = None, capture: bool = False, log=print,
-              timeout: float | None = None) -> Outcome:
+              timeout: float | None = None, jobs: int = 2) -> Outcome:
     """Repair what a killed run left, then ``nbgrader autograde`` (see the module doc)."""
     course = Path(course).resolve()
     args = ["autograde", assignment, *nbgrader_args]
@@ -194,6 +235,11 @@ def autograde(course: Path, assignment: str, nbgrader_args=(), student: str | No
         for name, why in repaired.items():
             log(f"{name}/{assignment}: a run stopped half way ({why}); grading it again")
             shutil.rmtree(layout.step(layout.autograded, name, assignment))
+        force = "--force" in nbgrader_args or "-f" in nbgrader_args
+        todo = [name for name in submitted_students(layout, assignment, student or "*")
+                if force or not layout.step(layout.autograded, name, assignment).exists()]
+        if todo and jobs:
+            pregrade(course, assignment, todo, jobs, log)
         done = subprocess.run([nbgrader_bin(), *args], cwd=course, env=nbgrader_env(),
                               text=True, timeout=timeout,
                               **({"capture_output": True} if capture else {}))
@@ -214,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
                                           "--student)")
     parser.add_argument("--db-url", help="gradebook URL (default: the course's "
                                          "config, i.e. $GRADER_DB_URL or gradebook.db)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="grading processes of the batch run before nbgrader's "
+                             "(default: one per core; 0: no batch run)")
     parser.add_argument("--check", action="store_true",
                         help="only list incomplete autograded submissions (exit 1 if any)")
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -230,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}/{args.assignment}: incomplete ({why})")
         return 1 if found else 0
     outcome = autograde(course, args.assignment, extra, student=args.student,
-                        db_url=args.db_url, log=lambda m: print(m, file=sys.stderr))
+                        db_url=args.db_url, log=lambda m: print(m, file=sys.stderr),
+                        jobs=args.jobs)
     return outcome.returncode
 
 

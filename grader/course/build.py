@@ -146,16 +146,21 @@ def nbgrader_bin() -> str:
     return str(candidate) if candidate.exists() else "nbgrader"
 
 
-def nbgrader(course: Path, *args: str, check: bool = True, timeout: float = 1800
-             ) -> subprocess.CompletedProcess:
-    """Run one real ``nbgrader`` command in a course directory."""
+def nbgrader_env() -> dict[str, str]:
+    """The environment of an nbgrader command run for the course."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     # nbgrader runs `alembic` and our plugins run `python -m grader`: this venv first
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     # the course's plugins (grader.course.nbgrader_plugins) must import, installed or not
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    done = subprocess.run([nbgrader_bin(), *args], cwd=course, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return env
+
+
+def nbgrader(course: Path, *args: str, check: bool = True, timeout: float = 1800
+             ) -> subprocess.CompletedProcess:
+    """Run one real ``nbgrader`` command in a course directory."""
+    done = subprocess.run([nbgrader_bin(), *args], cwd=course, env=nbgrader_env(),
+                          capture_output=True, text=True, timeout=timeout)
     if check and done.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed ({done.returncode}):\n"
                            f"{done.stderr[-4000:]}")

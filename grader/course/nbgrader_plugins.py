@@ -119,12 +119,13 @@ class TrustedGrade(Preprocessor):
             path = Path(tmp) / f"{graded_as}.ipynb"
             nbformat.write(nb, str(path))
             report = self._batch_report(graded_as, path, seed)
+            how = "from the batch run"
             if report is None:
-                report = grade_notebook(graded_as, path, seed, self.timeout)
+                report, how = grade_notebook(graded_as, path, seed, self.timeout), "on its own"
         exercises = {e["name"]: e for e in report["exercises"]}
         error = report.get("error")
-        self.log.info("Graded %s/%s with seed %d: %s / %s", info.get("student"), notebook_id,
-                      seed, report["score"], report["max_score"])
+        self.log.info("Graded %s/%s with seed %d (%s): %s / %s", info.get("student"),
+                      notebook_id, seed, how, report["score"], report["max_score"])
         for cell in nb.cells:
             if not is_test_cell(cell):
                 continue
