@@ -50,6 +50,8 @@ class Grading:
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "xdist_group(name): keep a submission's items on one "
+                                       "pytest-xdist worker")
     assignment = config.getoption("assignment")
     if assignment is None:
         return

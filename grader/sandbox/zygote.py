@@ -24,6 +24,7 @@ nothing but the judge's requests.
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import os
 import resource
@@ -174,6 +175,8 @@ def main() -> None:
     sys.path.insert(0, here)
     import worker
     worker.prepare(sys.argv[1])
+    # what every worker inherits is never collected there: no copy-on-write of it by the gc
+    gc.freeze()
     Parent(socket.socket(fileno=CONTROL)).serve()
 
 
