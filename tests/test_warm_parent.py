@@ -10,6 +10,7 @@ the message of an exception, which the report quotes in their feedback.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -119,3 +120,20 @@ def test_after_the_attacks_the_parent_still_serves_clean_workers(reports):
     seen = _seen(reports[3])
     assert "left=[]" in seen and "tmp=[]" in seen and "others=[1]" in seen
     assert reports[4]["score"] == 100
+
+
+def test_control_groups_a_killed_run_left_are_removed():
+    from grader.sandbox import cgroups
+
+    parent = cgroups._own_path("pids")
+    if parent is None or not os.access(parent, os.W_OK):
+        pytest.skip("no writable pids controller here")
+    stale = parent / "grader-999999999-deadbeef"  # no such pid: its run was killed
+    stale.mkdir()
+    try:
+        done = run_grader("grade", A, str(solution_path(A)), "--seed", "1")
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert not stale.exists()
+    finally:
+        if stale.exists():
+            stale.rmdir()

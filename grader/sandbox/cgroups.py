@@ -31,17 +31,35 @@ def _own_path(controller: str) -> Path | None:
     return None
 
 
+_swept: set[Path] = set()
+
+
+def _sweep(parent: Path) -> None:
+    """Once per process: remove the empty groups of grading processes that died (kill -9)."""
+    if parent in _swept:
+        return
+    _swept.add(parent)
+    for folder in parent.glob("grader-*"):
+        owner = folder.name.split("-")[1]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            try:
+                folder.rmdir()  # fails, harmlessly, while a process is still inside
+            except OSError:
+                pass
+
+
 class ControlGroups:
     """The sandbox's groups under the pids and memory controllers."""
 
     def __init__(self, processes: int, memory_bytes: int):
         self.folders: list[Path] = []
-        name = f"grader-{uuid.uuid4().hex[:12]}"
+        name = f"grader-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         for controller, limit_file, value in (("pids", "pids.max", processes),
                                               ("memory", "memory.limit_in_bytes", memory_bytes)):
             parent = _own_path(controller)
             if parent is None:
                 continue
+            _sweep(parent)
             folder = parent / name
             try:
                 folder.mkdir()
