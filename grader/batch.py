@@ -1,7 +1,7 @@
 """Grade a batch of submissions: one pytest run, each report handed on as it completes.
 
-Results arrive item by item, one item per (submission, exercise), from however
-many xdist workers. A submission's report is complete when its last exercise
+Results arrive item by item, one item per (submission, exercise), from this
+process's pytest run or from the ``--jobs`` grading processes. A submission's report is complete when its last exercise
 arrives; it is handed to the caller at once (who writes it to a journal,
 moves the progress bar, prints a row) and dropped, so the grading process's
 memory stays flat as the class grows.
@@ -302,15 +302,8 @@ class Journal:
     def finish(self, order: list[str]) -> None:
         """Write PATH atomically, one report per submission in ``order``."""
         self.handle.close()
-        offsets: dict[str, tuple[int, int]] = {}  # submission -> its last line, not the line
+        offsets = _line_offsets(self.partial, lambda data: data["submission"])  # the last wins
         with open(self.partial, "rb") as handle:
-            position = 0
-            for line in handle:
-                try:
-                    offsets[json.loads(line)["submission"]] = (position, len(line))
-                except (ValueError, KeyError):
-                    pass
-                position += len(line)
             temporary = self.path.with_name(f".{self.path.name}.tmp{os.getpid()}")
             with open(temporary, "wb") as out:
                 for submission in order:
@@ -330,33 +323,41 @@ class ReportIndex:
 
     def __init__(self, path: Path):
         self.path = path
-        self.offsets: dict[Fingerprint, int] | None = None
+        self.offsets: dict[Fingerprint, tuple[int, int]] | None = None
 
-    def _anywhere(self, fingerprint: Fingerprint) -> Fingerprint:
-        return dataclasses.replace(fingerprint, submission="")
+    @staticmethod
+    def _anywhere(fingerprint: Fingerprint | None) -> Fingerprint | None:
+        return fingerprint and dataclasses.replace(fingerprint, submission="")
 
     def find(self, settings: Settings, sha256: str) -> dict | None:
         if self.offsets is None:
-            self.offsets = {}
             try:
-                with open(self.path, "rb") as handle:
-                    position = 0
-                    for line in handle:
-                        try:
-                            found = Fingerprint.of_report(json.loads(line))
-                        except ValueError:
-                            found = None
-                        if found is not None:
-                            self.offsets[self._anywhere(found)] = position
-                        position += len(line)
+                self.offsets = _line_offsets(self.path, lambda data: self._anywhere(
+                    Fingerprint.of_report(data)))
             except OSError:
-                pass
-        position = self.offsets.get(self._anywhere(settings.fingerprint("", sha256)))
-        if position is None:
+                self.offsets = {}
+        found = self.offsets.get(self._anywhere(settings.fingerprint("", sha256)))
+        if found is None:
             return None
         with open(self.path, "rb") as handle:
-            handle.seek(position)
+            handle.seek(found[0])
             return json.loads(handle.readline())
+
+
+def _line_offsets(path: Path, key: Callable[[dict], object]) -> dict:
+    """``key(report)`` -> (offset, length) of its line, for every whole line of a JSON Lines
+    file; a later line wins, and a line cut short (by a kill) or a key of None is skipped."""
+    offsets, position = {}, 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            try:
+                found = key(json.loads(line))
+            except (ValueError, KeyError, TypeError):
+                found = None
+            if found is not None:
+                offsets[found] = (position, len(line))
+            position += len(line)
+    return offsets
 
 
 def _lines(path: Path) -> Iterator[str]:

@@ -14,7 +14,6 @@ import argparse
 import dataclasses
 import json
 import os
-import secrets
 import sys
 from collections import Counter
 from pathlib import Path
@@ -112,8 +111,6 @@ def run_grade(args: argparse.Namespace) -> int:
     journal = batch.Journal(Path(args.json)) if args.json not in (None, "-") else None
     hashes = [batch.content_hash(p, args.assignment) for p in args.submissions]
     kept = _already_graded(journal, settings, args.submissions, hashes) if args.resume else {}
-    if settings.seed is None and not settings.public_only:
-        settings.seed = secrets.randbelow(2**31)
 
     detailed = len(args.submissions) <= DETAIL_LIMIT
     shown: dict[int, SubmissionReport] = {}  # whole reports when detailed, else summaries

@@ -66,17 +66,10 @@ class Layout:
     def of(cls, course: Path) -> "Layout":
         """The layout that ``course/nbgrader_config.py`` sets (nbgrader's defaults else)."""
         course = Path(course).resolve()
-        found = {}
-        config_file = course / "nbgrader_config.py"
-        if config_file.exists():
-            from traitlets.config.loader import PyFileConfigLoader
-
-            config = PyFileConfigLoader(config_file.name, path=str(course)).load_config()
-            section = config.get("CourseDirectory", {})
-            for name in ("source", "submitted", "autograded"):
-                if f"{name}_directory" in section:
-                    found[name] = section[f"{name}_directory"]
-        return cls(course, **found)
+        section = course_config(course).get("CourseDirectory", {})
+        return cls(course, **{name: section[f"{name}_directory"]
+                              for name in ("source", "submitted", "autograded")
+                              if f"{name}_directory" in section})
 
     def step(self, step: str, student: str, assignment: str) -> Path:
         return self.root / step / student / assignment
@@ -175,19 +168,17 @@ def pregrade(course: Path, assignment: str, students: list[str], jobs: int = 2,
     ``TrustedGrade`` finds it by the notebook's graded code. A notebook the
     batch did not grade, or whose code nbgrader changed, is graded on its own.
     """
-    from grader.checks.core import ASSIGNMENTS
-    from grader.course.nbgrader_plugins import TrustedGrade, read_seed
+    from grader.course.nbgrader_plugins import TrustedGrade, graded_as
 
     layout = Layout.of(course)
     by_name: dict[str, list[str]] = {}  # graded as (TrustedGrade's rule) -> notebooks
     for notebook in sorted(notebooks_of(layout, assignment)):
-        graded_as = notebook if notebook in ASSIGNMENTS else assignment
         for student in students:
             path = layout.step(layout.submitted, student, assignment) / f"{notebook}.ipynb"
             if path.exists():
-                by_name.setdefault(graded_as, []).append(str(path))
-    trusted = TrustedGrade(config=_course_config(course))
-    seed = trusted.seed if trusted.seed is not None else read_seed(course / trusted.seed_file)
+                by_name.setdefault(graded_as(notebook, assignment), []).append(str(path))
+    trusted = TrustedGrade(config=course_config(course))
+    seed = trusted.grading_seed(Path(course))
     for graded_as, paths in by_name.items():
         out = course / trusted.batch_reports.format(assignment=graded_as)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -201,7 +192,8 @@ def pregrade(course: Path, assignment: str, students: list[str], jobs: int = 2,
                 "nbgrader's run grades each notebook on its own")
 
 
-def _course_config(course: Path):
+def course_config(course: Path):
+    """The course's nbgrader_config.py, loaded (empty if it has none)."""
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 

@@ -48,6 +48,13 @@ def read_seed(path: Path) -> int:
     return int(path.read_text(encoding="utf-8").strip())
 
 
+def graded_as(notebook_id: str, assignment: str) -> str:
+    """The assignment a notebook is graded as: its own name if it is one, else the folder's."""
+    from grader.checks.core import ASSIGNMENTS
+
+    return notebook_id if notebook_id in ASSIGNMENTS else assignment
+
+
 def grade_notebook(assignment: str, notebook_path: Path, seed: int, timeout: float) -> dict:
     """The grader's JSON report of one notebook (raises RuntimeError if it failed)."""
     env = {k: v for k, v in os.environ.items()
@@ -97,31 +104,35 @@ class TrustedGrade(Preprocessor):
              "whose graded code, seed, options and grader version match one of them is not "
              "graded again. Relative to the course directory.").tag(config=True)
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._indexes: dict = {}  # batch report file -> its ReportIndex, read once
+
+    def grading_seed(self, course: Path = Path(".")) -> int:
+        return self.seed if self.seed is not None else read_seed(course / self.seed_file)
+
     def _batch_report(self, assignment: str, notebook: Path, seed: int) -> dict | None:
         from grader import batch, i18n
 
-        indexes = self.__dict__.setdefault("_indexes", {})
         path = Path(self.batch_reports.format(assignment=assignment))
-        if path not in indexes:
-            indexes[path] = batch.ReportIndex(path)
+        if path not in self._indexes:
+            self._indexes[path] = batch.ReportIndex(path)
         settings = batch.Settings(assignment, seed, False, i18n.default_language())
-        return indexes[path].find(settings, batch.content_hash(str(notebook), assignment))
+        return self._indexes[path].find(settings, batch.content_hash(str(notebook), assignment))
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
         notebook_id = info.get("notebook", "")
-        assignment = info.get("assignment", "")
-        from grader.checks.core import ASSIGNMENTS
-
-        graded_as = notebook_id if notebook_id in ASSIGNMENTS else assignment
-        seed = self.seed if self.seed is not None else read_seed(Path(self.seed_file))
+        as_assignment = graded_as(notebook_id, info.get("assignment", ""))
+        seed = self.grading_seed()
         with tempfile.TemporaryDirectory(prefix="trusted-grade-") as tmp:
-            path = Path(tmp) / f"{graded_as}.ipynb"
+            path = Path(tmp) / f"{as_assignment}.ipynb"
             nbformat.write(nb, str(path))
-            report = self._batch_report(graded_as, path, seed)
+            report = self._batch_report(as_assignment, path, seed)
             how = "from the batch run"
             if report is None:
-                report, how = grade_notebook(graded_as, path, seed, self.timeout), "on its own"
+                report = grade_notebook(as_assignment, path, seed, self.timeout)
+                how = "on its own"
         exercises = {e["name"]: e for e in report["exercises"]}
         error = report.get("error")
         self.log.info("Graded %s/%s with seed %d (%s): %s / %s", info.get("student"),

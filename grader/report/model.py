@@ -1,7 +1,6 @@
 """The report object of the grading contract (../spec/report.md), as dataclasses."""
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 
 from grader.checks.core import CaseResult, ExerciseResult
@@ -67,20 +66,17 @@ def report_to_wire(report: SubmissionReport) -> dict:
 
 
 def report_from_wire(data: dict) -> SubmissionReport:
-    exercises = [ExerciseResult(**dict(e, cases=[CaseResult(**c) for c in e["cases"]]))
-                 for e in data["exercises"]]
+    exercises = [exercise_from_wire(e) for e in data["exercises"]]
     return SubmissionReport(**dict(data, exercises=exercises))
 
 
-def exercise_to_wire(result: ExerciseResult) -> str:
-    """An exercise result as JSON, to cross from a pytest worker to the CLI."""
-    return json.dumps(asdict(result))
+def exercise_to_wire(result: ExerciseResult) -> dict:
+    """An exercise result, losslessly, to cross from a pytest worker to the CLI."""
+    return asdict(result)
 
 
-def exercise_from_wire(text: str) -> ExerciseResult:
-    data = json.loads(text)
-    data["cases"] = [CaseResult(**case) for case in data["cases"]]
-    return ExerciseResult(**data)
+def exercise_from_wire(data: dict) -> ExerciseResult:
+    return ExerciseResult(**dict(data, cases=[CaseResult(**case) for case in data["cases"]]))
 
 
 def build(submission: str, assignment: str, exercises: list[ExerciseResult], **extra

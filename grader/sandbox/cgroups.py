@@ -1,4 +1,4 @@
-"""A control group per sandbox: a hard cap on its processes and its memory.
+"""Control groups per submission's worker: a hard cap on its processes and its memory.
 
 Rlimits are per process (and RLIMIT_NPROC does not bind root's user
 namespace), so a fork bomb or many children that each stay under the memory
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 import uuid
 from pathlib import Path
 
@@ -76,10 +77,6 @@ class ControlGroups:
                 continue
             self.folders.append(folder)
 
-    @property
-    def active(self) -> list[str]:
-        return [folder.parent.relative_to(ROOT).parts[0] for folder in self.folders]
-
     def procs_files(self) -> list[int]:
         """Open ``cgroup.procs`` files: a worker inside the sandbox writes "0" to join.
 
@@ -114,6 +111,5 @@ class ControlGroups:
                     folder.rmdir()
                     break
                 except OSError:
-                    import time
                     time.sleep(0.01)
         self.folders = []

@@ -154,17 +154,15 @@ class Parent:
         pid = int(request["pid"])
         if pid not in self.children:
             return {"code": None}
-        while self.children[pid] is None:
-            signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
-            try:
-                if self.children[pid] is None:
-                    try:
-                        _, status = os.waitpid(pid, 0)
-                        self.children[pid] = os.waitstatus_to_exitcode(status)
-                    except ChildProcessError:
-                        break
-            finally:
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])  # reap() would race us
+        try:
+            if self.children[pid] is None:
+                _, status = os.waitpid(pid, 0)
+                self.children[pid] = os.waitstatus_to_exitcode(status)
+        except ChildProcessError:
+            pass
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
         self.reap()
         return {"code": self.children.pop(pid, None)}
 
