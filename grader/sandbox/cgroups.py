@@ -1,4 +1,7 @@
-"""Control groups per submission's worker: a hard cap on its processes and its memory.
+"""Control groups per sandbox: a hard cap on its processes and its memory.
+
+A sandbox holds its warm parent and one worker at a time, so its groups'
+limits are that worker's, plus the parent's small share.
 
 Rlimits are per process (and RLIMIT_NPROC does not bind root's user
 namespace), so a fork bomb or many children that each stay under the memory
@@ -50,45 +53,55 @@ def _sweep(parent: Path) -> None:
 
 
 class ControlGroups:
-    """The sandbox's groups under the pids and memory controllers."""
+    """A sandbox's groups under the pids and memory controllers."""
 
-    def __init__(self, processes: int, memory_bytes: int):
-        self.folders: list[Path] = []
+    CONTROLLERS = ("pids", "memory")
+
+    def __init__(self):
+        self.folders: dict[str, Path] = {}
+        self.limits: tuple[int, int] | None = None
         name = f"grader-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        for controller, limit_file, value in (("pids", "pids.max", processes),
-                                              ("memory", "memory.limit_in_bytes", memory_bytes)):
+        for controller in self.CONTROLLERS:
             parent = _own_path(controller)
             if parent is None:
                 continue
             _sweep(parent)
-            folder = parent / name
             try:
-                folder.mkdir()
-                (folder / limit_file).write_text(str(value))
-                if controller == "memory":  # no swap to escape into
-                    memsw = folder / "memory.memsw.limit_in_bytes"
-                    if memsw.exists():
-                        memsw.write_text(str(value))
+                (parent / name).mkdir()
             except OSError:
-                try:
-                    folder.rmdir()
-                except OSError:
-                    pass
                 continue
-            self.folders.append(folder)
+            self.folders[controller] = parent / name
+
+    def limit(self, processes: int, memory_bytes: int) -> None:
+        """Cap the whole group; where a limit cannot be written, the group goes."""
+        if self.limits == (processes, memory_bytes):
+            return
+        self.limits = (processes, memory_bytes)
+        files = {"pids": [("pids.max", processes)],
+                 # no swap to escape into, where the kernel accounts it
+                 "memory": [("memory.limit_in_bytes", memory_bytes),
+                            ("memory.memsw.limit_in_bytes", memory_bytes)]}
+        for controller, folder in list(self.folders.items()):
+            try:
+                for name, value in files[controller]:
+                    if name == "memory.limit_in_bytes" or (folder / name).exists():
+                        (folder / name).write_text(str(value))
+            except OSError:
+                del self.folders[controller]
+                _remove(folder)
 
     def procs_files(self) -> list[int]:
-        """Open ``cgroup.procs`` files: a worker inside the sandbox writes "0" to join.
+        """Open ``cgroup.procs`` files: the process that writes "0" to one joins it.
 
         The kernel checks the rights of whoever opened the file, so a process
-        that cannot see the cgroup file system can still be put in its group.
+        that can no longer see the cgroup file system can still be put in its group.
         """
         return [os.open(folder / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
-                for folder in self.folders]
+                for folder in self.folders.values()]
 
     def kill_all(self) -> bool:
         """SIGKILL every member; False where there are no groups to do it with."""
-        for folder in self.folders:
+        for folder in self.folders.values():
             for _ in range(20):  # a forking process may add members while we kill
                 try:
                     pids = [int(p) for p in (folder / "cgroup.procs").read_text().split()]
@@ -105,11 +118,17 @@ class ControlGroups:
 
     def remove(self) -> None:
         self.kill_all()
-        for folder in self.folders:
-            for _ in range(50):
-                try:
-                    folder.rmdir()
-                    break
-                except OSError:
-                    time.sleep(0.01)
-        self.folders = []
+        for folder in self.folders.values():
+            _remove(folder)
+        self.folders = {}
+
+
+def _remove(folder: Path) -> None:
+    for _ in range(50):  # the last members may take a moment to leave
+        try:
+            folder.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.01)

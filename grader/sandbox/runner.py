@@ -3,9 +3,10 @@
 One ``Sandbox`` serves one submission. Its worker process is forked by the
 grading process's warm parent (``Zygote``), which lives under bubblewrap (a
 read-only view of the system holding only Python, NumPy and the harness; no
-network; an unprivileged user); each worker gets its own /tmp, resource limits
-and control groups, and is killed from outside, whole process tree, when a
-call runs past its deadline. After a timeout or a crash the next call forks a
+network; an unprivileged user; control groups capping its processes and
+memory), one worker at a time; each worker gets its own /tmp and resource
+limits, and is killed from outside, whole process tree, when a call runs past
+its deadline. After a timeout or a crash the next call forks a
 fresh worker, so one bad exercise costs only itself.
 """
 from __future__ import annotations
@@ -34,6 +35,8 @@ from grader.sandbox.cgroups import ControlGroups
 
 HARNESS_FILES = [Path(__file__).with_name(name) for name in ("zygote.py", "worker.py", "protocol.py")]
 NOBODY = 65534
+SANDBOX_PROCESSES = 2  # bubblewrap's monitor and the warm parent, in the sandbox's groups
+PARENT_MEMORY = 128 * 2**20  # what the warm parent holds (NumPy), on top of a worker's limit
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,7 @@ class Zygote:
 
     REPLY_SECONDS = 10.0
 
-    def __init__(self):
+    def __init__(self, limits: Limits = Limits()):
         self.harness = tempfile.mkdtemp(prefix="grader-harness-")
         os.chmod(self.harness, 0o755)
         for path in HARNESS_FILES:
@@ -163,18 +166,30 @@ class Zygote:
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp",
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "PYTHONUNBUFFERED": "1"}
+        # the whole sandbox, parent and its one worker at a time, in control groups of its
+        # own: joined once here, where one join costs a worker ~12 ms (an RCU sync)
+        self.groups = ControlGroups()
+        self.groups.limit(limits.processes + SANDBOX_PROCESSES, limits.memory_bytes + PARENT_MEMORY)
+        join = self.groups.procs_files()
 
         def in_child() -> None:
+            for fd in join:
+                os.write(fd, b"0")
             os.dup2(parent_end.fileno(), 3)
 
-        self.process = subprocess.Popen(
-            _command(self.harness), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, pass_fds=(3,), close_fds=True, start_new_session=True,
-            preexec_fn=in_child, env=env, cwd=self.harness)
+        try:
+            self.process = subprocess.Popen(
+                _command(self.harness), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, pass_fds=(3,), close_fds=True,
+                start_new_session=True, preexec_fn=in_child, env=env, cwd=self.harness)
+        finally:
+            for fd in join:
+                os.close(fd)
         parent_end.close()
         self.control = judge_end
         self.control.settimeout(self.REPLY_SECONDS)
         self.lock = threading.Lock()
+        self.closed = False
 
     @property
     def alive(self) -> bool:
@@ -193,12 +208,12 @@ class Zygote:
             raise ZygoteFailed("the warm parent exited")
         return json.loads(reply)
 
-    def fork(self, limits: Limits, groups: ControlGroups) -> tuple[int, int, int, int]:
+    def fork(self, limits: Limits) -> tuple[int, int, int, int]:
         """A new worker: its pid (in the sandbox) and the judge's ends of its pipes."""
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         output_r, output_w = os.pipe()
-        group_files = groups.procs_files()
+        self.groups.limit(limits.processes + SANDBOX_PROCESSES, limits.memory_bytes + PARENT_MEMORY)
         sandboxed = isolation() == "bubblewrap"
         try:
             reply = self.ask({"op": "fork", "tmp_bytes": limits.tmp_bytes if sandboxed else 0,
@@ -207,42 +222,63 @@ class Zygote:
                                          "memory_bytes": limits.memory_bytes,
                                          "processes": limits.processes,
                                          "file_bytes": limits.file_bytes}},
-                             [to_worker_r, from_worker_w, output_w, *group_files])
+                             [to_worker_r, from_worker_w, output_w])
         finally:
-            for fd in (to_worker_r, from_worker_w, output_w, *group_files):
+            for fd in (to_worker_r, from_worker_w, output_w):
                 os.close(fd)
         return int(reply["pid"]), to_worker_w, from_worker_r, output_r
 
-    def kill(self, pid: int) -> None:
-        self.ask({"op": "kill", "pid": pid})
-
-    def wait(self, pid: int) -> int | None:
-        return self.ask({"op": "wait", "pid": pid}).get("code")
+    def kill(self, pid: int) -> int | None:
+        """Kill the worker and everything it started; its exit code once it is reaped."""
+        return self.ask({"op": "kill", "pid": pid}).get("code")
 
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         self.process.wait()
         self.control.close()
+        self.groups.remove()
         shutil.rmtree(self.harness, ignore_errors=True)
 
 
-_zygote: Zygote | None = None
-_zygote_lock = threading.Lock()
+_idle: list[Zygote] = []  # warm parents with no worker: one worker per parent at a time
+_everyone: list[Zygote] = []
+_pool_lock = threading.Lock()
 
 
-def zygote() -> Zygote:
-    """This process's warm parent, started on first use and after a death."""
-    global _zygote
-    with _zygote_lock:
-        if _zygote is None or not _zygote.alive:
-            if _zygote is not None:
-                _zygote.close()
-            _zygote = Zygote()
-            atexit.register(_zygote.close)
-        return _zygote
+def acquire_parent() -> Zygote:
+    """A warm parent with no worker, started on first use and after a death.
+
+    Its control groups and its kill hold one worker's process tree: a second
+    sandbox alive at the same time gets a parent of its own.
+    """
+    with _pool_lock:
+        while _idle:
+            parent = _idle.pop()
+            if parent.alive:
+                return parent
+            parent.close()
+        parent = Zygote()
+        if not _everyone:
+            atexit.register(_close_all)
+        _everyone.append(parent)
+        return parent
+
+
+def release_parent(parent: Zygote) -> None:
+    with _pool_lock:
+        if parent.alive and parent not in _idle:
+            _idle.append(parent)
+
+
+def _close_all() -> None:
+    for parent in _everyone:
+        parent.close()
 
 
 class Sandbox:
@@ -251,7 +287,6 @@ class Sandbox:
     def __init__(self, source: str, limits: Limits = Limits()):
         self.limits = limits
         self.source = source
-        self.groups = ControlGroups(limits.processes, limits.memory_bytes)
         self.pid: int | None = None
         self.parent: Zygote | None = None
         self.restarts = 0
@@ -267,14 +302,12 @@ class Sandbox:
             raise StudentError("crashed", _("the submission crashed or hung too many times; "
                                             "the remaining checks were not run"))
         self.restarts += 1
-        self.parent = zygote()
+        self.parent = acquire_parent()
         try:
-            self.pid, self.to_worker, self.from_worker, output_r = self.parent.fork(
-                self.limits, self.groups)
+            self.pid, self.to_worker, self.from_worker, output_r = self.parent.fork(self.limits)
         except ZygoteFailed:  # once more, from a fresh parent
-            self.parent = zygote()
-            self.pid, self.to_worker, self.from_worker, output_r = self.parent.fork(
-                self.limits, self.groups)
+            self.parent = acquire_parent()
+            self.pid, self.to_worker, self.from_worker, output_r = self.parent.fork(self.limits)
         threading.Thread(target=self._drain, args=(output_r,), daemon=True).start()
         try:
             reply = self._exchange({"op": "load", "source": self.source}, {},
@@ -308,19 +341,15 @@ class Sandbox:
                 os.close(fd)
             except OSError:
                 pass
-        if not self.groups.kill_all():  # no control groups here: its session, as far as it goes
-            try:
-                parent.kill(pid)
-            except ZygoteFailed:
-                return None
         try:
-            return parent.wait(pid)
+            return parent.kill(pid)
         except ZygoteFailed:
             return None
+        finally:
+            release_parent(parent)
 
     def close(self) -> None:
         self.kill()
-        self.groups.remove()
 
     def __enter__(self) -> "Sandbox":
         return self

@@ -3,13 +3,13 @@
 Started once per grading process as ``python -I -S -B zygote.py LIBDIR`` under
 bubblewrap, as the sandbox's pid 1 (so nothing inside can kill or stop it:
 the kernel drops signals to a namespace's init that it has no handler for),
-with NumPy already imported. The judge asks it for a worker on the control
-socket (fd 3), sending the worker's three pipes and the control groups'
-``cgroup.procs`` files as file descriptors. The child, before it runs any
-student code:
+with NumPy already imported, in control groups that cap the whole sandbox.
+The judge asks it for a worker on the control socket (fd 3), sending the
+worker's three pipes as file descriptors. It serves one worker at a time, so
+those groups hold that worker's processes, and killing every process of the
+namespace but itself (``kill(-1)`` from pid 1) ends the worker and anything it
+started, however it detached. The child, before it runs any student code:
 
-- joins the submission's control groups (the judge opened the files, so the
-  kernel checks the judge's rights, not the child's);
 - gets a private, size-capped /tmp and /dev/shm in a mount namespace of its
   own, and System V IPC of its own (the rest of the file system is read-only),
   so nothing one submission leaves is seen by the next;
@@ -79,11 +79,10 @@ def become_worker(request: dict, fds: list[int], control: socket.socket) -> None
     try:
         control.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        to_worker, from_worker, output, *group_files = fds
-        for fd in group_files:
-            os.write(fd, b"0")  # "0": the writing process itself
-            os.close(fd)
+        to_worker, from_worker, output = fds
         os.setsid()
+        with open("/proc/self/oom_score_adj", "w") as adjust:  # out of memory: the worker goes
+            adjust.write("1000")
         if request.get("tmp_bytes"):
             private_tmp(int(request["tmp_bytes"]))
         for name, value in request.get("limits", {}).items():
@@ -142,29 +141,42 @@ class Parent:
         return {"pid": pid}
 
     def op_kill(self, request: dict, fds: list[int]) -> dict:
-        """Without control groups: the worker's session, as far as it reaches."""
-        try:
-            os.killpg(int(request["pid"]), signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        return {}
-
-    def op_wait(self, request: dict, fds: list[int]) -> dict:
-        """The worker's exit code (negative: the signal), once it is dead."""
+        """End the worker and everything it started; its exit code (negative: the signal)."""
         pid = int(request["pid"])
-        if pid not in self.children:
-            return {"code": None}
         signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])  # reap() would race us
         try:
-            if self.children[pid] is None:
-                _, status = os.waitpid(pid, 0)
-                self.children[pid] = os.waitstatus_to_exitcode(status)
-        except ChildProcessError:
-            pass
+            if os.getpid() == 1:
+                self.kill_everyone()
+            else:  # not the sandbox's init (no bubblewrap): the worker's session, as far as it goes
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                if self.children.get(pid, 0) is None:
+                    self.children[pid] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
         self.reap()
         return {"code": self.children.pop(pid, None)}
+
+    def kill_everyone(self) -> None:
+        """As pid 1: SIGKILL all else in the namespace, and reap it, until none is left.
+
+        Orphans come to pid 1, so once it has no children, nothing else lives;
+        a fork racing the kill fails (the kernel refuses it to a dying parent).
+        """
+        while True:
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
+                return
+            while True:
+                try:
+                    pid, status = os.waitpid(-1, 0)
+                except ChildProcessError:
+                    break
+                if pid in self.children:
+                    self.children[pid] = os.waitstatus_to_exitcode(status)
 
 
 def main() -> None:
