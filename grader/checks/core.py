@@ -319,26 +319,24 @@ class Student:
         wrong is held against its own exercise, not this one.
         """
         self.current = function
-        reply = self.sandbox.call(function, *args, keep=keep, **kwargs)
+        reply = self.sandbox.call(function, *args, keep=keep, watch=graded, **kwargs)
         if graded:
-            self._check_unmutated(function, args, reply)
+            self._check_unmutated(function, reply)
         return (reply.value, reply.handle) if keep else reply.value
 
     def call_outputs(self, function: str, *args, names: tuple[str, ...] | None = None, **kwargs):
         value = self.call(function, *args, **kwargs)
         return unpack(function, value, names)
 
-    def _check_unmutated(self, function, args, reply) -> None:
-        for position, (sent, after) in enumerate(zip(args, reply.args_after)):
-            if isinstance(sent, (np.ndarray, dict)) and not _same_structure(sent, after):
-                self.violations.append(("mutated_input", _(
-                    "{function} modified its input array (argument {position}); work on a copy "
-                    "instead").format(function=function, position=position + 1)))
-        for before, after in zip(reply.kept_before, reply.kept_after):
-            if before is not None and not _same_structure(before, after):
-                self.violations.append(("mutated_input", _(
-                    "{function} modified the cache it was given; backward passes must only read "
-                    "it").format(function=function)))
+    def _check_unmutated(self, function, reply) -> None:
+        for position in reply.mutated:
+            self.violations.append(("mutated_input", _(
+                "{function} modified its input array (argument {position}); work on a copy "
+                "instead").format(function=function, position=position + 1)))
+        if reply.cache_mutated:
+            self.violations.append(("mutated_input", _(
+                "{function} modified the cache it was given; backward passes must only read "
+                "it").format(function=function)))
 
     def describe_error(self, error: StudentError) -> str:
         what = self.current or _("your code")
@@ -439,27 +437,6 @@ def unpack(function: str, value, names: tuple[str, ...] | None) -> dict[str, Any
                                    "{got}").format(function=function, names=", ".join(names),
                                                    got=got))
     return dict(zip(names, value))
-
-
-def _same_values(a, b) -> bool:
-    return isinstance(b, np.ndarray) and a.shape == b.shape and \
-        np.array_equal(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64),
-                       equal_nan=True)
-
-
-def _same_structure(a, b) -> bool:
-    if isinstance(a, np.ndarray):
-        return _same_values(a, b)
-    if isinstance(a, (list, tuple)):
-        return isinstance(b, (list, tuple)) and len(a) == len(b) and \
-            all(_same_structure(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and \
-            all(_same_structure(a[k], b[k]) for k in a)
-    try:
-        return a == b or (a != a and b != b)
-    except Exception:
-        return False
 
 
 # -- verdicts into results ----------------------------------------------------------

@@ -71,10 +71,9 @@ class Reply:
     """What one call of a student function sent back, decoded."""
 
     value: object
-    args_after: list = field(default_factory=list)
-    kwargs_after: dict = field(default_factory=dict)
-    kept_before: list = field(default_factory=list)
-    kept_after: list = field(default_factory=list)
+    mutated: list[int] = field(default_factory=list)  # positions of the inputs it changed
+    cache_mutated: bool = False  # whether it changed a kept object it was passed
+    echoed: dict[int, object] = field(default_factory=dict)  # position -> that input after
     handle: protocol.Handle | None = None
 
 
@@ -373,22 +372,27 @@ class Sandbox:
             raise _student_error(reply["error"])
         return reply
 
-    def call(self, function: str, *args, keep: bool = False,
-             substitute: dict[str, tuple[str, bool]] | None = None,
+    def call(self, function: str, *args, keep: bool = False, watch: bool = True,
+             echo: tuple[int, ...] = (), substitute: dict[str, tuple[str, bool]] | None = None,
              callbacks: dict[str, Callable] | None = None, **kwargs) -> Reply:
+        """Call a student function. ``watch``: report which inputs it changed;
+        ``echo``: the positions of the arguments to send back as they are after it."""
         reply = self.request({"op": "call", "function": function,
                               "args": [protocol.encode(a) for a in args],
                               "kwargs": {k: protocol.encode(v) for k, v in kwargs.items()},
-                              "keep": keep, "substitute": substitute or {}}, callbacks)
+                              "keep": keep, "watch": watch, "echo": list(echo),
+                              "substitute": substitute or {}}, callbacks)
         try:
-            return Reply(value=protocol.decode(reply["result"]),
-                         args_after=[protocol.decode(a) for a in reply["args_after"]],
-                         kwargs_after={k: protocol.decode(v) for k, v in reply["kwargs_after"].items()},
-                         kept_before=[_decode_optional(a) for a in reply["kept_before"]],
-                         kept_after=[_decode_optional(a) for a in reply["kept_after"]],
+            mutated = reply["mutated"]
+            if not (type(mutated) is list and all(type(i) is int for i in mutated)):
+                raise ValueError("malformed list of changed inputs")
+            return Reply(value=protocol.decode(reply["result"]), mutated=mutated,
+                         cache_mutated=reply["cache_mutated"] is True,
+                         echoed={int(i): protocol.decode(v) for i, v in reply["echo"].items()},
                          handle=(protocol.Handle("worker", reply["handle"])
                                  if type(reply.get("handle")) is int else None))
-        except (KeyError, TypeError, ValueError, protocol.ProtocolError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError,
+                protocol.ProtocolError) as error:
             self.kill()
             raise StudentError("bad_output", f"the worker sent a malformed reply ({error})") from None
 
@@ -431,10 +435,6 @@ def _serve_callback(request: dict, callbacks: dict[str, Callable]) -> dict:
 
 class CallbackRefused(Exception):
     """A judge-side function was called with arguments it cannot take."""
-
-
-def _decode_optional(data):
-    return None if data is None else protocol.decode(data)
 
 
 def _student_error(error: dict) -> StudentError:

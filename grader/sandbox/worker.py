@@ -127,17 +127,29 @@ class Worker:
         return {"ok": True, "names": names, "cell_errors": cell_errors[:5]}
 
     def op_call(self, request: dict) -> dict:
+        """Call a student function; say which inputs it changed, echo those asked for.
+
+        An input is compared with a copy of itself taken before the call, here:
+        sending every input back for the judge to compare cost more than the
+        call. ``echo`` names the arguments whose state after the call the
+        judge grades (a params dict updated in place).
+        """
         function = self.function(request["function"])
-        args = [self.resolve(protocol.decode(a)) for a in request.get("args", [])]
+        sent = [protocol.decode(a) for a in request.get("args", [])]
+        args = [self.resolve(a) for a in sent]
         kwargs = {k: self.resolve(protocol.decode(v)) for k, v in request.get("kwargs", {}).items()}
-        before = [self.snapshot(a) for a in request.get("args", [])]
+        echo = [int(i) for i in request.get("echo", [])]
+        watched = {}
+        if request.get("watch", True):
+            watched = {i: _snapshot(arg) for i, (arg, wire) in enumerate(zip(args, sent))
+                       if isinstance(wire, (np.ndarray, dict, protocol.Handle))}
         with self.substituted(request.get("substitute", {})):
             result = function(*args, **kwargs)
+        changed = [i for i, before in watched.items() if not same_structure(before, args[i])]
         reply = {"result": protocol.encode(result),
-                 "args_after": [protocol.encode(a) for a in args],
-                 "kwargs_after": {k: protocol.encode(v) for k, v in kwargs.items()},
-                 "kept_before": before,
-                 "kept_after": [self.snapshot(a) for a in request.get("args", [])]}
+                 "mutated": [i for i in changed if not isinstance(sent[i], protocol.Handle)],
+                 "cache_mutated": any(isinstance(sent[i], protocol.Handle) for i in changed),
+                 "echo": {str(i): protocol.encode(args[i]) for i in echo if i < len(args)}}
         if request.get("keep"):
             number = len(self.kept)
             self.kept[number] = result
@@ -222,16 +234,41 @@ class Worker:
             return {k: self.resolve(v) for k, v in value.items()}
         return value
 
-    def snapshot(self, encoded_arg):
-        """The contents of a kept object an argument points at, to catch mutation."""
-        value = protocol.decode(encoded_arg)
-        if isinstance(value, protocol.Handle) and value.side == "worker":
-            return protocol.encode(self.resolve(value))
-        return None
-
     def substituted(self, substitute: dict):
         return _Substituted(self.module, {name: callback_proxy(callback, update)
                                           for name, (callback, update) in substitute.items()})
+
+
+def _snapshot(value):
+    """A copy of an input deep enough to tell afterwards whether it was changed."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)):
+        return [_snapshot(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
+    return value
+
+
+def same_structure(a, b) -> bool:
+    """Whether ``b`` holds what ``a`` held: the same arrays, values and nesting."""
+    try:
+        return _same(a, b)
+    except Exception:  # a value that cannot even be compared has changed
+        return False
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.shape == b.shape and \
+            np.array_equal(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64),
+                           equal_nan=True)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and \
+            all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(a is b or a == b or (a != a and b != b))
 
 
 def _cells(source: str):

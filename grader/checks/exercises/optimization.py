@@ -51,12 +51,8 @@ def _as_int(value) -> int | None:
     return None
 
 
-def _item(values: list, position: int):
-    return values[position] if len(values) > position else MISSING
-
-
 def call_reply(student: Student, function: str, *args, **kwargs) -> Reply:
-    """Call student code and keep the whole reply: the arguments as they came back too.
+    """Call student code and keep the whole reply: which inputs changed, and those echoed.
 
     Not Student.call, which holds any change to a dict argument against the
     call; here the params dict is meant to change, and the check itself says
@@ -777,15 +773,15 @@ class train(ComposedCheck):
         args = (protocol.Callback("loss_fn"), params, x, y, lr, epochs, batch_size,
                 {"$rng": seed})
         with torch_single_threaded():
-            reply = call_reply(student, self.name, *args, callbacks=judge.callbacks(),
+            reply = call_reply(student, self.name, *args, callbacks=judge.callbacks(), echo=(1,),
                                substitute={s: (s, s == "sgd_step") for s in substitute})
         for position, name in ((2, "x"), (3, "y")):
-            if not _same_array(args[position], _item(reply.args_after, position)):
+            if position in reply.mutated:
                 student.violations.append(("mutated_input", _(
                     "train modified {name}; shuffle indices, never the data itself").format(
                     name=name)))
         run = TrainRun(reply.value, judge.calls, student.redact)
-        trained = _item(reply.args_after, 1)
+        trained = reply.echoed.get(1, MISSING)
         return {"losses": run, "minibatches": run, "fit": trained}
 
     def blame(self, culprits):
