@@ -115,14 +115,16 @@ class InProcessSandbox:
 
     ``student_seconds`` is the time spent in the worker's request handlers
     (student code plus the worker's small encode/decode), minus the judge's
-    callbacks: an upper bound on the student code's own time.
+    callbacks and its stand-ins that run in the worker: an upper bound on the
+    student code's own time.
     """
 
     def __init__(self, source: str, folder: Path):
+        from grader.checks.exercises import in_worker
         from grader.sandbox import protocol, worker
         import numpy
 
-        worker.np, worker.protocol = numpy, protocol  # what worker.main() sets up
+        worker.np, worker.protocol, worker.in_worker = numpy, protocol, in_worker  # prepare()
         worker.callback_proxy = self._local_callback
         self.worker = worker.Worker()
         self.describe = worker.describe_error
@@ -148,11 +150,15 @@ class InProcessSandbox:
         self.callbacks = callbacks or {}
         before = self.callback_seconds
         began = time.perf_counter()
+        self.worker.locals = {}
         try:
             reply = getattr(self.worker, f"op_{message['op']}")(message)
         except BaseException as error:  # student code: anything
             reply = {"error": self.describe(error, self.worker.submission_path)}
-        self.student_seconds += time.perf_counter() - began - (self.callback_seconds - before)
+        # the judge's stand-ins (in_worker) run in the worker, but are the grader's time
+        stand_ins = sum(local.seconds for local in self.worker.locals.values())
+        self.student_seconds += time.perf_counter() - began - (self.callback_seconds - before) \
+            - stand_ins
         if "error" in reply:
             raise _student_error(reply["error"])
         return reply

@@ -309,6 +309,7 @@ class Student:
         self.expected = expected or {}  # the case's references, for checks that stage calls
         self.violations: list[tuple[str, str]] = []  # (diagnosis, message)
         self.notes: list[str] = []  # said with a failed case's feedback
+        self.logs: dict = {}  # what the stand-ins of the last call (in_worker) logged
         self.current = ""
 
     def call(self, function: str, *args, keep: bool = False, graded: bool = True, **kwargs):
@@ -318,8 +319,9 @@ class Student:
         the forward pass whose cache a backward pass needs: what it does
         wrong is held against its own exercise, not this one.
         """
-        self.current = function
+        self.current, self.logs = function, {}
         reply = self.sandbox.call(function, *args, keep=keep, watch=graded, **kwargs)
+        self.logs = reply.logs
         if graded:
             self._check_unmutated(function, reply)
         return (reply.value, reply.handle) if keep else reply.value
@@ -397,6 +399,36 @@ WORKER_SENTENCES: list[tuple[str, re.Pattern, str]] = [
 ]
 
 
+#: What a stand-in in the worker (in_worker.Refused) turned down, by its code,
+#: to be said in the run's language; each exercise module adds its own.
+REFUSAL_TEXTS: dict[str, str] = {
+    "too_many_calls": N_("a function the judge offered was called far more often than this "
+                         "exercise needs (an endless loop?)"),
+}
+
+
+def describe_wire(what: dict) -> str:
+    """A stand-in's ``describe(value)`` in words: what a wrong argument was."""
+    if "shape" in what:
+        return _("an array of shape {shape} and dtype {dtype}").format(
+            shape=tuple(what["shape"]), dtype=what.get("dtype"))
+    if "length" in what:
+        return _("a {type} of {length}").format(type=what.get("type"), length=what["length"])
+    return str(what.get("type"))
+
+
+def refusal_message(code: str, fields: dict) -> str | None:
+    template = REFUSAL_TEXTS.get(code)
+    if template is None:
+        return None
+    shown = {k: describe_wire(v) if k == "what" and isinstance(v, dict) else v
+             for k, v in fields.items()}
+    try:
+        return _(template).format(**shown)
+    except (KeyError, IndexError, ValueError):
+        return None
+
+
 def worker_message(error: StudentError) -> str | None:
     """What the worker said about an error, in the run's language; None: nothing of its own.
 
@@ -405,6 +437,8 @@ def worker_message(error: StudentError) -> str | None:
     exception's type), never the English the worker sent; Python's own
     detail (a SyntaxError's "invalid syntax") is kept, as a quotation.
     """
+    if error.refused is not None:
+        return refusal_message(*error.refused)
     if error.kind == "syntax":
         return _("a SyntaxError ({detail})").format(detail=error.message.split(" (")[0])
     if error.kind == "resource_limit":

@@ -73,6 +73,19 @@ class Callback:
         self.name = name
 
 
+class Local:
+    """A function argument that runs in the worker: one of ``in_worker``'s stand-ins.
+
+    ``kind`` names it, ``spec`` (plain data) configures it; what it saw comes
+    back in the reply's ``logs``, under its kind.
+    """
+
+    __slots__ = ("kind", "spec")
+
+    def __init__(self, kind: str, spec: dict):
+        self.kind, self.spec = kind, spec
+
+
 class Opaque:
     """Stands for a value of a type the wire does not carry."""
 
@@ -118,6 +131,8 @@ def encode(value):
         return {"$handle": value.number, "side": value.side, "item": value.item}
     if type(value) is Callback:
         return {"$callback": value.name}
+    if type(value) is Local:
+        return {"$local": value.kind, "spec": encode(value.spec)}
     if type(value) is Opaque:
         return {"$opaque": value.type_name}
     return {"$opaque": type(value).__name__}
@@ -160,6 +175,11 @@ def decode(data):
         return Handle(side, number, item)
     if "$callback" in data:
         return Callback(str(data["$callback"]))
+    if "$local" in data:
+        spec = decode(data.get("spec"))
+        if not isinstance(spec, dict):
+            raise ProtocolError("malformed local function")
+        return Local(str(data["$local"]), spec)
     if "$opaque" in data:
         return Opaque(str(data["$opaque"])[:80])
     raise ProtocolError("unknown value tag")

@@ -33,7 +33,8 @@ from grader.i18n import _
 from grader.sandbox import protocol
 from grader.sandbox.cgroups import ControlGroups
 
-HARNESS_FILES = [Path(__file__).with_name(name) for name in ("zygote.py", "worker.py", "protocol.py")]
+HARNESS_FILES = [Path(__file__).with_name(name) for name in ("zygote.py", "worker.py", "protocol.py")] \
+    + [Path(__file__).parents[1] / "checks" / "exercises" / "in_worker.py"]
 NOBODY = 65534
 SANDBOX_PROCESSES = 2  # bubblewrap's monitor and the warm parent, in the sandbox's groups
 PARENT_MEMORY = 128 * 2**20  # what the warm parent holds (NumPy), on top of a worker's limit
@@ -64,6 +65,8 @@ class StudentError(Exception):
         super().__init__(message)
         self.kind, self.message, self.where, self.type_name = kind, message, where or [], type_name
         self.at_load = False  # raised while the submission itself was being run
+        #: a stand-in (in_worker.Refused) turned down its arguments: (code, fields)
+        self.refused: tuple[str, dict] | None = None
 
 
 @dataclass
@@ -74,6 +77,7 @@ class Reply:
     mutated: list[int] = field(default_factory=list)  # positions of the inputs it changed
     cache_mutated: bool = False  # whether it changed a kept object it was passed
     echoed: dict[int, object] = field(default_factory=dict)  # position -> that input after
+    logs: dict[str, object] = field(default_factory=dict)  # Local kind -> what it saw
     handle: protocol.Handle | None = None
 
 
@@ -373,15 +377,20 @@ class Sandbox:
         return reply
 
     def call(self, function: str, *args, keep: bool = False, watch: bool = True,
-             echo: tuple[int, ...] = (), substitute: dict[str, tuple[str, bool]] | None = None,
+             echo: tuple[int, ...] = (),
+             substitute: dict[str, "tuple[str, bool] | protocol.Local"] | None = None,
              callbacks: dict[str, Callable] | None = None, **kwargs) -> Reply:
         """Call a student function. ``watch``: report which inputs it changed;
-        ``echo``: the positions of the arguments to send back as they are after it."""
+        ``echo``: the positions of the arguments to send back as they are after it;
+        ``substitute``: the submission's functions to swap, for this call, for a
+        callback (name, whether it updates its first argument in place) or a Local."""
         reply = self.request({"op": "call", "function": function,
                               "args": [protocol.encode(a) for a in args],
                               "kwargs": {k: protocol.encode(v) for k, v in kwargs.items()},
                               "keep": keep, "watch": watch, "echo": list(echo),
-                              "substitute": substitute or {}}, callbacks)
+                              "substitute": {name: protocol.encode(how) if isinstance(
+                                  how, protocol.Local) else list(how)
+                                  for name, how in (substitute or {}).items()}}, callbacks)
         try:
             mutated = reply["mutated"]
             if not (type(mutated) is list and all(type(i) is int for i in mutated)):
@@ -389,6 +398,8 @@ class Sandbox:
             return Reply(value=protocol.decode(reply["result"]), mutated=mutated,
                          cache_mutated=reply["cache_mutated"] is True,
                          echoed={int(i): protocol.decode(v) for i, v in reply["echo"].items()},
+                         logs={str(k): protocol.decode(v)
+                               for k, v in reply.get("logs", {}).items()},
                          handle=(protocol.Handle("worker", reply["handle"])
                                  if type(reply.get("handle")) is int else None))
         except (KeyError, TypeError, ValueError, AttributeError,
@@ -440,10 +451,19 @@ class CallbackRefused(Exception):
 def _student_error(error: dict) -> StudentError:
     if not isinstance(error, dict):
         return StudentError("bad_output", "malformed error report")
-    return StudentError(str(error.get("kind", "exception")), str(error.get("message", ""))[:400],
-                        [str(w)[:200] for w in error.get("where", [])][:3]
-                        if isinstance(error.get("where"), list) else [],
-                        str(error.get("type", ""))[:80])
+    student_error = StudentError(
+        str(error.get("kind", "exception")), str(error.get("message", ""))[:400],
+        [str(w)[:200] for w in error.get("where", [])][:3]
+        if isinstance(error.get("where"), list) else [], str(error.get("type", ""))[:80])
+    refused = error.get("refused")
+    if isinstance(refused, dict):
+        try:
+            fields = protocol.decode(refused.get("fields"))
+        except protocol.ProtocolError:
+            fields = None
+        if isinstance(fields, dict):
+            student_error.refused = (str(refused.get("code")), fields)
+    return student_error
 
 
 def _death_message(code: int | None) -> str:

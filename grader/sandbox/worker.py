@@ -66,9 +66,10 @@ def prepare(libdir: str) -> None:
     """What every worker shares, done once in the warm parent: NumPy imported."""
     sys.path.insert(0, libdir)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    global np, protocol
+    global np, protocol, in_worker
     import numpy as np
     import protocol
+    import in_worker
 
 
 def forbid_libraries() -> None:
@@ -80,6 +81,7 @@ class Worker:
         self.submission_path = submission_path
         self.module = None
         self.kept: dict[int, object] = {}
+        self.locals: dict[str, object] = {}  # the stand-ins of the current call, by kind
 
     def serve(self) -> None:
         while True:
@@ -135,6 +137,7 @@ class Worker:
         judge grades (a params dict updated in place).
         """
         function = self.function(request["function"])
+        self.locals = {}
         sent = [protocol.decode(a) for a in request.get("args", [])]
         args = [self.resolve(a) for a in sent]
         kwargs = {k: self.resolve(protocol.decode(v)) for k, v in request.get("kwargs", {}).items()}
@@ -149,7 +152,8 @@ class Worker:
         reply = {"result": protocol.encode(result),
                  "mutated": [i for i in changed if not isinstance(sent[i], protocol.Handle)],
                  "cache_mutated": any(isinstance(sent[i], protocol.Handle) for i in changed),
-                 "echo": {str(i): protocol.encode(args[i]) for i in echo if i < len(args)}}
+                 "echo": {str(i): protocol.encode(args[i]) for i in echo if i < len(args)},
+                 "logs": {kind: protocol.encode(local.log()) for kind, local in self.locals.items()}}
         if request.get("keep"):
             number = len(self.kept)
             self.kept[number] = result
@@ -224,6 +228,9 @@ class Worker:
             return obj if value.item is None else obj[value.item]
         if isinstance(value, protocol.Callback):
             return callback_proxy(value.name)
+        if isinstance(value, protocol.Local):
+            local = self.locals[value.kind] = in_worker.STAND_INS[value.kind](value.spec)
+            return local
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         if isinstance(value, tuple):
@@ -235,8 +242,10 @@ class Worker:
         return value
 
     def substituted(self, substitute: dict):
-        return _Substituted(self.module, {name: callback_proxy(callback, update)
-                                          for name, (callback, update) in substitute.items()})
+        """Swap submission functions for callbacks ([name, update_in_place]) or Locals."""
+        return _Substituted(self.module, {
+            name: callback_proxy(*how) if isinstance(how, list)
+            else self.resolve(protocol.decode(how)) for name, how in substitute.items()})
 
 
 def _snapshot(value):
@@ -351,8 +360,11 @@ def describe_error(error: BaseException, submission_path: str) -> dict:
              if frame.filename == submission_path]
     if kind == "syntax":
         where = [f"line {error.lineno}: {(error.text or '').strip()}"]
-    return {"kind": kind, "type": type(error).__name__,
-            "message": _safe_str(error)[:MAX_MESSAGE], "where": where[-3:]}
+    described = {"kind": kind, "type": type(error).__name__,
+                 "message": _safe_str(error)[:MAX_MESSAGE], "where": where[-3:]}
+    if type(error) is in_worker.Refused:  # the judge words it, in the run's language
+        described["refused"] = {"code": error.code, "fields": protocol.encode(error.fields)}
+    return described
 
 
 def _safe_str(error: BaseException) -> str:

@@ -1,9 +1,11 @@
 """01_derivatives: finite differences, elementwise derivatives, partials, gradient checks.
 
 The functions that student code differentiates (``f``, ``grad_f``) are the
-judge's own, offered as callbacks: every call runs here, in torch float64,
+judge's own. Every reference comes from their torch float64 definitions here,
 where one definition gives both the value and, by autograd, the exact
-derivative. Nothing the student's code could compute with is sent in.
+derivative; student code calls their NumPy twins (``in_worker``), which run
+next to it in the worker, since a numerical gradient calls f twice per
+element. They log the points f was called at, for the feedback.
 """
 from __future__ import annotations
 
@@ -12,11 +14,12 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks.compare import Verdict, close, compare_output, wrong_only_where
-from grader.checks.core import Check, Draw, Label, PreparedCase, Student, check
+from grader.checks.core import REFUSAL_TEXTS, Check, Draw, Label, PreparedCase, Student, check
+from grader.checks.exercises.in_worker import difference_gradient
 from grader.checks.torchref import elementwise_grad, leaf, numpy
 from grader.i18n import N_, _
-from grader.sandbox.protocol import Callback, Scalar
-from grader.sandbox.runner import CallbackRefused, Sandbox, StudentError
+from grader.sandbox.protocol import Local, Scalar
+from grader.sandbox.runner import Sandbox, StudentError
 
 A = "01_derivatives"
 DEFAULT_H = 1e-5
@@ -80,50 +83,22 @@ def forward_difference(value, x: float, h: float) -> float:
     return (value(x + h) - value(x)) / h
 
 
-def difference_gradient(value, x: np.ndarray, h: float, central: bool = True) -> np.ndarray:
-    """The judge's own finite-difference gradient, one element at a time."""
-    grad = np.zeros(x.shape)
-    at_x = None if central else value(x)
-    for index in np.ndindex(x.shape):
-        plus, minus = x.copy(), x.copy()
-        plus[index] += h
-        minus[index] -= h
-        grad[index] = (value(plus) - value(minus)) / (2 * h) if central else \
-            (value(plus) - at_x) / h
-    return grad
+REFUSAL_TEXTS.update({
+    "one_argument": N_("{name} takes exactly one argument"),
+    "takes_float": N_("{name} takes a float; it was given {what}"),
+    "takes_array": N_("{name} takes an array of shape {shape}; it was given {what}"),
+    "numerical_gradient_x": N_("numerical_gradient was given {what} as x, not an array of "
+                               "shape {shape}"),
+})
 
 
-class JudgeFunction:
-    """A test function as student code sees it: one argument, logged calls.
-
-    ``shape`` None takes a float (or a size-1 array); otherwise an array of
-    exactly that shape, so a wrongly shaped call fails clearly.
-    """
-
-    def __init__(self, evaluate, shape: tuple | None = None, name: str = "f"):
-        self.evaluate, self.shape, self.name = evaluate, shape, name
-        self.points: list = []
-
-    def __call__(self, *args, **kwargs):
-        if len(args) != 1 or kwargs:
-            raise CallbackRefused(_("{name} takes exactly one argument").format(name=self.name))
-        point = self._accept(args[0])
-        self.points.append(point)
-        return self.evaluate(point)
-
-    def _accept(self, value):
-        if self.shape is None:
-            if type(value) in (int, float, Scalar):
-                return float(value)
-            if isinstance(value, np.ndarray) and value.size == 1:
-                return float(value.reshape(-1)[0])
-            raise CallbackRefused(_("{name} takes a float; it was given {what}").format(
-                name=self.name, what=_describe(value)))
-        if isinstance(value, np.ndarray) and value.shape == self.shape:
-            return np.array(value, dtype=np.float64)
-        raise CallbackRefused(_("{name} takes an array of shape {shape}; it was given "
-                                "{what}").format(name=self.name, shape=self.shape,
-                                                 what=_describe(value)))
+def case_function(spec: "str | dict", shape: tuple | None = None, grad_error=None) -> Local:
+    """A case's f (or, with ``grad_error``, its grad_f), to run next to the student's code."""
+    if shape is None:
+        return Local("scalar_f", {"kind": spec})
+    if grad_error is None:
+        return Local("array_f", {**spec, "shape": list(shape)})
+    return Local("array_grad_f", {**spec, "shape": list(shape), "grad_error": grad_error})
 
 
 def _describe(value) -> str:
@@ -187,10 +162,14 @@ class numerical_derivative(Check):
         return wrong
 
     def run(self, student: Student, f, x, h=None):
-        function = JudgeFunction(lambda z: scalar_value(f, z))
-        self.last_evaluation = (function.points, x, h or DEFAULT_H)
-        args = (Callback("f"), x) + (() if h is None else (h,))
-        return {"out": student.call(self.name, *args, callbacks={"f": function})}
+        args = (case_function(f), x) + (() if h is None else (h,))
+        try:
+            return {"out": student.call(self.name, *args)}
+        finally:
+            points = student.logs.get("scalar_f", {}).get("points", [])
+            points = [p for p in points[:64] if type(p) is float and np.isfinite(p)] \
+                if isinstance(points, list) else []
+            self.last_evaluation = (points, x, h or DEFAULT_H)
 
     def grade_case(self, sandbox: Sandbox, case: PreparedCase):
         """A wrong estimate on a public case says where f was evaluated."""
@@ -275,9 +254,8 @@ class numerical_gradient(Check):
         return wrong
 
     def run(self, student: Student, f, x, h=None):
-        function = JudgeFunction(lambda z: array_value(f, z), x.shape)
-        args = (Callback("f"), x) + (() if h is None else (h,))
-        return {"out": student.call(self.name, *args, callbacks={"f": function})}
+        args = (case_function(f, x.shape), x) + (() if h is None else (h,))
+        return {"out": student.call(self.name, *args)}
 
 
 # -- elementwise derivatives ----------------------------------------------------------
@@ -523,16 +501,13 @@ class gradient_check(Check):
                     np.abs(a - n) / np.maximum(1e-8, np.abs(n))))}}
 
     def run(self, student: Student, f, grad_error, x, h=None, reference_gradient=False):
-        callbacks = {"f": JudgeFunction(lambda z: array_value(f, z), x.shape),
-                     "grad_f": JudgeFunction(lambda z: array_gradient(f, z) + grad_error,
-                                             x.shape, "grad_f")}
         substitute = {}
-        if reference_gradient:
-            callbacks["numerical_gradient"] = ReferenceNumericalGradient(f, x.shape)
-            substitute = {"numerical_gradient": ("numerical_gradient", False)}
-        args = (Callback("f"), Callback("grad_f"), x) + (() if h is None else (h,))
-        return {"out": student.call(self.name, *args, callbacks=callbacks,
-                                    substitute=substitute)}
+        if reference_gradient:  # a correct one, on the case's own f
+            substitute = {"numerical_gradient": Local("numerical_gradient",
+                                                      {**f, "shape": list(x.shape)})}
+        args = (case_function(f, x.shape), case_function(f, x.shape, grad_error), x) + \
+            (() if h is None else (h,))
+        return {"out": student.call(self.name, *args, substitute=substitute)}
 
     def grade_case(self, sandbox: Sandbox, case: PreparedCase):
         """A wrong gradient_check may only be echoing a wrong numerical_gradient.
@@ -560,21 +535,3 @@ class gradient_check(Check):
         return not student.violations and \
             compare_output("out", actual["out"], case.expected["out"],
                            tolerance=self.tolerance).passed
-
-
-class ReferenceNumericalGradient:
-    """A correct numerical_gradient, run in the judge on the case's own f.
-
-    The f that student code passes cannot cross the wall (a function is not
-    data), so the case's f stands in for it.
-    """
-
-    def __init__(self, spec: dict, shape: tuple):
-        self.spec, self.shape = spec, shape
-
-    def __call__(self, f=None, x=None, h=DEFAULT_H):
-        if not isinstance(x, np.ndarray) or x.shape != self.shape:
-            raise CallbackRefused(_("numerical_gradient was given {what} as x, not an array of "
-                                    "shape {shape}").format(what=_describe(x), shape=self.shape))
-        return difference_gradient(lambda z: array_value(self.spec, z),
-                                   np.array(x, dtype=np.float64), float(h))

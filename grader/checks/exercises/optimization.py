@@ -2,13 +2,12 @@
 
 The three step functions run several steps in the worker on one params dict
 (the worker's ``steps`` request), against ``torch.optim`` stepped on the same
-gradients. The training loop is graded on what it does with a loss_fn that
-runs in the judge and sees every minibatch.
+gradients. The training loop is graded on what it does with the judge's
+loss_fn, which runs in the worker (``in_worker``) and logs every minibatch.
 """
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple
@@ -18,11 +17,13 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks.compare import Verdict, compare_output
-from grader.checks.core import MISSING, Check, ComposedCheck, Draw, PreparedCase, Student, check
+from grader.checks.core import (MISSING, REFUSAL_TEXTS, Check, ComposedCheck, Draw, PreparedCase,
+                                Student, check)
+from grader.checks.exercises import in_worker
 from grader.checks.torchref import leaf, numpy
 from grader.i18n import N_, _
 from grader.sandbox import protocol
-from grader.sandbox.runner import CallbackRefused, Reply, StudentError
+from grader.sandbox.runner import Reply, StudentError
 
 A = "04_optimization"
 STEPS = 5
@@ -40,15 +41,6 @@ def _describe(value) -> str:
 
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _as_int(value) -> int | None:
-    """An integer as student code may pass it: int, or a NumPy integer scalar."""
-    if type(value) is int:
-        return value
-    if isinstance(value, protocol.Scalar) and value.dtype.startswith(("int", "uint")):
-        return int(value)
-    return None
 
 
 def call_reply(student: Student, function: str, *args, **kwargs) -> Reply:
@@ -526,25 +518,6 @@ def mlp_logits(params: dict, x) -> torch.Tensor:
     return torch.tanh(x @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]
 
 
-def mlp_loss_and_grads(params: dict, xb: np.ndarray, yb: np.ndarray):
-    tensors = {k: leaf(params[k]) for k in TRAIN_KEYS}
-    loss = F.cross_entropy(mlp_logits(tensors, leaf(xb, grad=False)),
-                           torch.tensor(yb, dtype=torch.long))
-    grads = torch.autograd.grad(loss, [tensors[k] for k in TRAIN_KEYS])
-    return float(loss.detach()), {k: numpy(g) for k, g in zip(TRAIN_KEYS, grads)}
-
-
-@contextmanager
-def torch_single_threaded():
-    """Hundreds of tiny autograd calls: threads only contend (40x slower on a busy 2-core box)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 class LossCall(NamedTuple):
     rows: np.ndarray | None  # the rows of x in xb; None when some are not rows of x
     labels_match: bool  # yb == y[rows]
@@ -557,90 +530,68 @@ class TrainRun(NamedTuple):
     redact: bool
 
 
-def _refusing(name: str, function):
-    """A judge-side callback; whatever student code passes it, the judge does not crash."""
-    def callback(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except CallbackRefused:
-            raise
-        except Exception as error:
-            raise CallbackRefused(_("{name} could not take those arguments ({error})").format(
-                name=name, error=f"{type(error).__name__}: {error}")[:300]) from None
-    return callback
+REFUSAL_TEXTS.update({
+    "train_params": N_("{where}: expected the params dict with arrays {arrays}"),
+    "train_xb": N_("loss_fn: xb should be rows of x, shape (B, {columns}); it is {what}"),
+    "train_yb": N_("loss_fn: yb should hold the labels of the {rows} rows of xb; it is {what}"),
+    "train_lr": N_("sgd_step: lr should be a number; it is {what}"),
+    "train_minibatch_sizes": N_("iterate_minibatches(n, batch_size, rng): n and batch_size "
+                                "should be positive integers"),
+})
 
 
 class TrainingJudge:
     """The judge's side of one train call.
 
-    It offers the loss_fn, recording every call, and on a re-run correct
-    sgd_step and iterate_minibatches to stand in for the student's.
+    Its loss_fn (and, on a re-run, the correct sgd_step and
+    iterate_minibatches standing in for the student's) run in the worker
+    (``in_worker``); from the log of every loss_fn call, the judge finds
+    which rows of x each minibatch held and computes each call's loss itself.
     """
 
     def __init__(self, params: dict, x: np.ndarray, y: np.ndarray, seed: int, budget: int):
-        self.x, self.y, self.budget = x, y, budget  # budget: callbacks it will serve
-        self.shapes = {k: v.shape for k, v in params.items()}
+        self.x, self.y = x, y
+        self.spec = {"shapes": {k: list(v.shape) for k, v in params.items()},
+                     "columns": x.shape[1], "budget": budget, "seed": seed}
         self.row_of = {row.tobytes(): i for i, row in enumerate(x)}
-        self.rng = np.random.default_rng([seed, 4])  # its own shuffles, never the student's
-        self.calls: list[LossCall] = []
 
-    def callbacks(self) -> dict:
-        return {name: _refusing(name, self._budgeted(getattr(self, name)))
-                for name in ("loss_fn",) + TRAIN_STAGES}
+    def loss_fn(self) -> protocol.Local:
+        return protocol.Local("train_loss", self.spec)
 
-    def _budgeted(self, function):
-        """The judge's time is not counted against student code: it must not be endless."""
-        def within_budget(*args, **kwargs):
-            self.budget -= 1
-            if self.budget < 0:
-                raise CallbackRefused(_("train called back far more often than its epochs need"))
-            return function(*args, **kwargs)
-        return within_budget
+    def stage(self, name: str) -> protocol.Local:
+        return protocol.Local(f"train_{name}", self.spec)
 
-    def loss_fn(self, params, xb, yb):
-        self._check_params(params, "loss_fn")
-        if not isinstance(xb, np.ndarray) or xb.ndim != 2 or xb.shape[1] != self.x.shape[1] \
-                or len(xb) == 0:
-            raise CallbackRefused(_("loss_fn: xb should be rows of x, shape (B, {columns}); it "
-                                    "is {what}").format(columns=self.x.shape[1],
-                                                        what=_describe(xb)))
-        if not isinstance(yb, np.ndarray) or yb.shape != (len(xb),) or \
-                yb.dtype.kind not in "iuf" or not np.all(np.isin(yb, (0, 1))):
-            raise CallbackRefused(_("loss_fn: yb should hold the labels of the {rows} rows of "
-                                    "xb; it is {what}").format(rows=len(xb), what=_describe(yb)))
-        xb = np.ascontiguousarray(xb, dtype=np.float64)
-        found = [self.row_of.get(row.tobytes()) for row in xb]
-        rows = None if None in found else np.array(found, dtype=np.int64)
-        labels = yb.astype(np.int64)
-        loss, grads = mlp_loss_and_grads(params, xb, labels)
-        self.calls.append(LossCall(rows, rows is not None and np.array_equal(labels, self.y[rows]),
-                                   loss))
-        return loss, grads
+    def calls(self, log) -> list[LossCall]:
+        """The loss_fn calls the log holds; a log that does not add up: BadLog."""
+        try:
+            sizes, xb, yb = log["sizes"], log["xb"], log["yb"]
+            params = {k: log["params"][k] for k in self.spec["shapes"]}
+            count = len(sizes)
+            if count > self.spec["budget"] or sizes.dtype.kind not in "iu" or \
+                    np.any(sizes < 1) or np.any(sizes > len(self.x)) or xb.shape != (
+                    int(sizes.sum()), self.x.shape[1]) or yb.shape != (len(xb),) or \
+                    yb.dtype.kind not in "iu" or np.any((yb != 0) & (yb != 1)) or any(
+                    params[k].shape != (count, *shape)
+                    for k, shape in self.spec["shapes"].items()):
+                raise BadLog()
+            losses = in_worker.mlp_losses({k: v.astype(np.float64) for k, v in params.items()},
+                                          xb.astype(np.float64), yb.astype(np.int64), sizes)
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            raise BadLog() from error
+        calls, start = [], 0
+        for size, loss in zip(sizes, losses):
+            found = [self.row_of.get(row.tobytes()) for row in
+                     np.ascontiguousarray(xb[start:start + size], dtype=np.float64)]
+            rows = None if None in found else np.array(found, dtype=np.int64)
+            labels = yb[start:start + size]
+            calls.append(LossCall(rows, rows is not None and np.array_equal(labels, self.y[rows]),
+                                  float(loss)))
+            start += size
+        return calls
 
-    def sgd_step(self, params, grads, lr):
-        self._check_params(params, "sgd_step")
-        self._check_params(grads, _("sgd_step's grads"))
-        if not _is_number(lr):
-            raise CallbackRefused(_("sgd_step: lr should be a number; it is {what}").format(
-                what=_describe(lr)))
-        return {k: np.asarray(params[k], dtype=np.float64) - float(lr) * grads[k]
-                for k in self.shapes}
 
-    def iterate_minibatches(self, n, batch_size, rng=None):
-        n, batch_size = _as_int(n), _as_int(batch_size)
-        if n is None or batch_size is None or not 0 < n <= 10**6 or batch_size < 1:
-            raise CallbackRefused(_("iterate_minibatches(n, batch_size, rng): n and batch_size "
-                                    "should be positive integers"))
-        order = self.rng.permutation(n)
-        return [order[start:start + batch_size] for start in range(0, n, batch_size)]
-
-    def _check_params(self, params, where: str) -> None:
-        if not isinstance(params, dict) or any(
-                not isinstance(params.get(k), np.ndarray) or params[k].shape != shape
-                for k, shape in self.shapes.items()):
-            raise CallbackRefused(_("{where}: expected the params dict with arrays "
-                                    "{arrays}").format(where=where, arrays=", ".join(
-                                        f"{k} {s}" for k, s in self.shapes.items())))
+class BadLog(Exception):
+    """What came back as loss_fn's log is not one (student code wrote over it)."""
 
 
 def judge_epoch_losses(epochs: int, explain: dict, run: TrainRun) -> Verdict:
@@ -770,17 +721,20 @@ class train(ComposedCheck):
     def run(self, student: Student, params, x, y, lr, epochs, batch_size, seed, substitute=()):
         needed = epochs * math.ceil(len(x) / batch_size)  # loss_fn and sgd_step calls each
         judge = TrainingJudge(params, x, y, seed, budget=4 * needed + 10 * epochs)
-        args = (protocol.Callback("loss_fn"), params, x, y, lr, epochs, batch_size,
-                {"$rng": seed})
-        with torch_single_threaded():
-            reply = call_reply(student, self.name, *args, callbacks=judge.callbacks(), echo=(1,),
-                               substitute={s: (s, s == "sgd_step") for s in substitute})
+        args = (judge.loss_fn(), params, x, y, lr, epochs, batch_size, {"$rng": seed})
+        reply = call_reply(student, self.name, *args, echo=(1,),
+                           substitute={s: judge.stage(s) for s in substitute})
         for position, name in ((2, "x"), (3, "y")):
             if position in reply.mutated:
                 student.violations.append(("mutated_input", _(
                     "train modified {name}; shuffle indices, never the data itself").format(
                     name=name)))
-        run = TrainRun(reply.value, judge.calls, student.redact)
+        try:
+            calls = judge.calls(reply.logs.get("train_loss"))
+        except BadLog:
+            raise StudentError("bad_output", _("the log of loss_fn's calls came back "
+                                               "unreadable: did train change loss_fn?")) from None
+        run = TrainRun(reply.value, calls, student.redact)
         trained = reply.echoed.get(1, MISSING)
         return {"losses": run, "minibatches": run, "fit": trained}
 
