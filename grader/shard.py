@@ -19,6 +19,8 @@ from grader.report.model import report_to_wire
 def main() -> int:
     out = os.fdopen(int(sys.argv[1]), "w", encoding="utf-8")
     request = json.load(sys.stdin)
+    if request.get("core") is not None:  # this process, its warm parent and every worker
+        os.sched_setaffinity(0, {request["core"]})
 
     def on_report(index: int, report) -> None:
         out.write(json.dumps({"index": index, "report": report_to_wire(report)}) + "\n")
