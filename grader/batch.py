@@ -126,12 +126,13 @@ class _Collector:
             self.on_report(index, self._report(index, [results[n] for n in self.names]))
 
     def pytest_runtest_logreport(self, report):
-        recorded = [v for k, v in report.user_properties if k == "grader_result"]
-        if report.when == "call" and recorded:
-            if recorded[-1] != "given":  # from a process that had no sink
-                data = json.loads(recorded[-1])
-                self.add(data["submission"], exercise_from_wire(data["result"]))
-        elif report.failed:
+        if report.when == "call":  # results from a process that had no sink (xdist)
+            for key, value in report.user_properties:
+                if key == "grader_result":
+                    data = json.loads(value)
+                    self.add(data["submission"], exercise_from_wire(data["result"]))
+        graded = report.when == "call" and ("grader_done", True) in report.user_properties
+        if report.failed and not graded:
             self.failures.append(f"{report.nodeid} ({report.when}): {report.longreprtext[-2000:]}")
 
     def pytest_collectreport(self, report):
@@ -179,7 +180,7 @@ def _grade_here(settings: Settings, submissions: list[str], hashes: list[str],
     """One pytest run in this process."""
     args = [str(PACKAGE / "run_checks.py"), "-c", str(PACKAGE / "grading.ini"),
             "--rootdir", str(PACKAGE), "--noconftest", "-p", "grader.pytest_plugin",
-            "-p", "no:terminal", "--assignment", settings.assignment,
+            "-p", "no:terminal", "--item-per-submission", "--assignment", settings.assignment,
             "--grader-lang", i18n.normalise(settings.lang) or i18n.DEFAULT]
     for path in submissions:
         args += ["--submission", path]

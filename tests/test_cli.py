@@ -71,3 +71,35 @@ def test_jobs_give_the_same_reports_as_one_job(tmp_path):
     paths = [solution_path(A)] * 3
     assert grade_json(A, paths, "--seed", "2", "--jobs", "2") == \
         grade_json(A, paths, "--seed", "2")
+
+
+def test_instructors_plain_pytest_run_has_an_item_per_exercise(tmp_path):
+    """The README's own-pytest recipe (the plugin loads by its entry point): an item per
+    exercise, each passed or failed, on xdist workers too."""
+    import os
+    import subprocess
+    import sys
+
+    import grader.run_checks
+    from grader.checks.core import checks_for
+    from grader.course.stubs import stub_source
+    from tests.conftest import ROOT
+
+    stub = tmp_path / "stub.py"
+    stub.write_text(stub_source(A), encoding="utf-8")
+    junit = tmp_path / "junit.xml"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    done = subprocess.run([sys.executable, "-m", "pytest", "--assignment", A, "--submission", str(solution_path(A)),
+                           "--submission", str(stub), "--grading-seed", "4", "-n", "2",
+                           "-p", "no:cacheprovider", "--junitxml", str(junit),
+                           grader.run_checks.__file__], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 1, done.stdout[-3000:]  # the stub's items fail
+    names = [check.name for check in checks_for(A)]
+    summary = done.stdout.splitlines()[-1]
+    assert f"{len(names)} failed, {len(names)} passed" in summary, summary
+    report = junit.read_text()
+    for name in names:
+        assert f"test_exercise[{name}-submission0]" in report
+        assert f"test_exercise[{name}-submission1]" in report
+    assert "not_attempted" in report

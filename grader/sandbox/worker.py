@@ -271,9 +271,12 @@ def same_structure(a, b) -> bool:
 
 def _same(a, b) -> bool:
     if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.shape == b.shape and \
-            np.array_equal(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64),
-                           equal_nan=True)
+        if not isinstance(b, np.ndarray) or a.shape != b.shape:
+            return False
+        if a.dtype == b.dtype and a.tobytes() == b.tobytes():  # the usual case, and quick
+            return True
+        return np.array_equal(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64),
+                              equal_nan=True)
     if isinstance(a, (list, tuple)):
         return isinstance(b, (list, tuple)) and len(a) == len(b) and \
             all(_same(x, y) for x, y in zip(a, b))
