@@ -214,7 +214,9 @@ def _grade_in_shards(settings: Settings, submissions: list[str], hashes: list[st
         errors = tempfile.TemporaryFile()
         process = subprocess.Popen(
             [sys.executable, "-m", "grader.shard", str(write_end)], stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL, stderr=errors, pass_fds=(write_end,))
+            stdout=subprocess.DEVNULL, stderr=errors, pass_fds=(write_end,),
+            # tiny matrices, one process a core: BLAS threads would only spin against the rest
+            env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
         os.close(write_end)
         request = {"settings": dataclasses.asdict(dataclasses.replace(settings, jobs=1)),
                    "submissions": [submissions[i] for i in share],

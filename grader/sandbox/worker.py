@@ -165,9 +165,9 @@ class Worker:
     def op_steps(self, request: dict) -> dict:
         """Run an optimizer step several times on the same params dict.
 
-        Records after every step what the judge needs to tell an update in
-        place from a rebinding: the current arrays, and the values of the
-        arrays the params dict held before the first step.
+        Records after every step what the judge grades: the params dict's
+        arrays, whether each is still the array it held before the first step
+        (an update in place, not a rebinding), and which gradients it changed.
         """
         function = self.function(request["function"])
         params = protocol.decode(request["params"])
@@ -177,14 +177,13 @@ class Worker:
         steps = []
         for encoded_grads in request["grads"]:
             grads = protocol.decode(encoded_grads)
+            sent = _snapshot(grads)
             args = (params, grads, state) if request.get("with_state") else (params, grads)
-            returned = function(*args, **kwargs)
+            function(*args, **kwargs)
             steps.append({
                 "params": protocol.encode(params),
                 "same_object": {k: params.get(k) is originals[k] for k in originals},
-                "originals": protocol.encode(originals),
-                "grads_after": protocol.encode(grads),
-                "returned": protocol.encode(returned),
+                "grads_changed": [k for k in sent if not same_structure(sent[k], grads.get(k))],
             })
         return {"steps": steps}
 

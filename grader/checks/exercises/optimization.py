@@ -153,18 +153,18 @@ class StepJudge:
 
 class StepRecord(NamedTuple):
     params: dict
-    same_object: dict
-    grads_after: dict
+    same_object: dict  # name -> whether params[name] is still the array it started as
+    grads_changed: list  # the names of the gradients the step modified
 
 
 def _decode_step(raw) -> StepRecord:
-    params, grads_after = protocol.decode(raw["params"]), protocol.decode(raw["grads_after"])
-    same_object = raw["same_object"]
-    if not isinstance(params, dict) or not isinstance(grads_after, dict) or \
-            not isinstance(same_object, dict) or \
-            not all(type(v) is bool for v in same_object.values()):
+    params, same_object, grads_changed = protocol.decode(raw["params"]), raw["same_object"], \
+        raw["grads_changed"]
+    if not isinstance(params, dict) or not isinstance(same_object, dict) or \
+            not all(type(v) is bool for v in same_object.values()) or \
+            not isinstance(grads_changed, list):
         raise protocol.ProtocolError("a step record of the wrong form")
-    return StepRecord(params, same_object, grads_after)
+    return StepRecord(params, same_object, grads_changed)
 
 
 class OptimizerStep(Check):
@@ -227,18 +227,13 @@ class OptimizerStep(Check):
                                   "place, e.g. {hint}").format(function=self.name, names=names,
                                                                hint=self.in_place_hint)))
         for number, (step, sent) in enumerate(zip(steps, grads), 1):
-            changed = [k for k, g in sent.items() if not _same_array(g, step.grads_after.get(k))]
+            changed = [k for k in sent if k in step.grads_changed]
             if changed:
                 student.violations.append((
                     "mutated_input", _("{function} modified {grad} (step {step}); gradients are "
                                        "read-only: compute on new arrays").format(
                         function=self.name, grad=f"grads[{changed[0]!r}]", step=number)))
                 break
-
-
-def _same_array(sent: np.ndarray, after) -> bool:
-    return isinstance(after, np.ndarray) and after.shape == sent.shape and \
-        np.array_equal(np.asarray(after, dtype=np.float64), sent, equal_nan=True)
 
 
 WEIGHT_DECAY_TEXT = N_("weight_decay is an L2 penalty: weight_decay times the current parameter "
@@ -553,7 +548,7 @@ class TrainingJudge:
         self.x, self.y = x, y
         self.spec = {"shapes": {k: list(v.shape) for k, v in params.items()},
                      "columns": x.shape[1], "budget": budget, "seed": seed}
-        self.row_of = {row.tobytes(): i for i, row in enumerate(x)}
+        self.sorted_rows, self.order = _row_index(x)
 
     def loss_fn(self) -> protocol.Local:
         return protocol.Local("train_loss", self.spec)
@@ -578,16 +573,36 @@ class TrainingJudge:
                                           xb.astype(np.float64), yb.astype(np.int64), sizes)
         except (KeyError, TypeError, AttributeError, ValueError) as error:
             raise BadLog() from error
-        calls, start = [], 0
-        for size, loss in zip(sizes, losses):
-            found = [self.row_of.get(row.tobytes()) for row in
-                     np.ascontiguousarray(xb[start:start + size], dtype=np.float64)]
-            rows = None if None in found else np.array(found, dtype=np.int64)
-            labels = yb[start:start + size]
-            calls.append(LossCall(rows, rows is not None and np.array_equal(labels, self.y[rows]),
-                                  float(loss)))
-            start += size
-        return calls
+        # every logged row at once: which row of x it is (-1: none), by its bytes
+        rows_seen = _rows_of(self.sorted_rows, self.order, xb)
+        if not count:
+            return []
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        all_rows = np.minimum.reduceat(rows_seen, starts) >= 0
+        labels_match = np.logical_and.reduceat(
+            all_rows.repeat(sizes) & (yb == self.y[np.maximum(rows_seen, 0)]), starts)
+        return [LossCall(rows_seen[start:start + size] if whole else None, bool(match),
+                         float(loss))
+                for start, size, whole, match, loss in zip(starts, sizes, all_rows,
+                                                           labels_match, losses)]
+
+
+def _as_keys(rows: np.ndarray) -> np.ndarray:
+    """Each row of a 2-d float64 array as one opaque value, equal when the bytes are."""
+    rows = np.ascontiguousarray(rows, dtype=np.float64)
+    return rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).reshape(-1)
+
+
+def _row_index(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keys = _as_keys(x)
+    order = np.argsort(keys, kind="stable")
+    return keys[order], order
+
+
+def _rows_of(sorted_rows: np.ndarray, order: np.ndarray, xb: np.ndarray) -> np.ndarray:
+    keys = _as_keys(xb)
+    at = np.minimum(np.searchsorted(sorted_rows, keys), len(sorted_rows) - 1)
+    return np.where(sorted_rows[at] == keys, order[at], -1)
 
 
 class BadLog(Exception):
