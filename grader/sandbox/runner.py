@@ -377,17 +377,19 @@ class Sandbox:
         return reply
 
     def call(self, function: str, *args, keep: bool = False, watch: bool = True,
-             echo: tuple[int, ...] = (),
+             echo: tuple[int, ...] = (), items: tuple[int, ...] | None = None,
              substitute: dict[str, "tuple[str, bool] | protocol.Local"] | None = None,
              callbacks: dict[str, Callable] | None = None, **kwargs) -> Reply:
         """Call a student function. ``watch``: report which inputs it changed;
         ``echo``: the positions of the arguments to send back as they are after it;
+        ``items``: of a returned tuple, the items to send (the others come as Opaque);
         ``substitute``: the submission's functions to swap, for this call, for a
         callback (name, whether it updates its first argument in place) or a Local."""
         reply = self.request({"op": "call", "function": function,
                               "args": [protocol.encode(a) for a in args],
                               "kwargs": {k: protocol.encode(v) for k, v in kwargs.items()},
                               "keep": keep, "watch": watch, "echo": list(echo),
+                              "items": None if items is None else list(items),
                               "substitute": {name: protocol.encode(how) if isinstance(
                                   how, protocol.Local) else list(how)
                                   for name, how in (substitute or {}).items()}}, callbacks)

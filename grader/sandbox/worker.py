@@ -133,6 +133,7 @@ class Worker:
     def op_call(self, request: dict) -> dict:
         """Call a student function; say which inputs it changed, echo those asked for.
 
+        With ``items``, of a returned tuple only those items are sent.
         An input is compared with a copy of itself taken before the call, here:
         sending every input back for the judge to compare cost more than the
         call. ``echo`` names the arguments whose state after the call the
@@ -151,7 +152,7 @@ class Worker:
         with self.substituted(request.get("substitute", {})):
             result = function(*args, **kwargs)
         changed = [i for i, before in watched.items() if not same_structure(before, args[i])]
-        reply = {"result": protocol.encode(result),
+        reply = {"result": protocol.encode(_only_items(result, request.get("items"))),
                  "mutated": [i for i in changed if not isinstance(sent[i], protocol.Handle)],
                  "cache_mutated": any(isinstance(sent[i], protocol.Handle) for i in changed),
                  "echo": {str(i): protocol.encode(args[i]) for i in echo if i < len(args)},
@@ -247,6 +248,14 @@ class Worker:
         return _Substituted(self.module, {
             name: callback_proxy(*how) if isinstance(how, list)
             else self.resolve(protocol.decode(how)) for name, how in substitute.items()})
+
+
+def _only_items(result, items):
+    """A returned tuple with the items the judge does not grade left out (a layer's cache)."""
+    if items is None or type(result) not in (list, tuple):
+        return result
+    return type(result)(item if i in items else protocol.Opaque("not sent")
+                        for i, item in enumerate(result))
 
 
 def _snapshot(value):
