@@ -499,7 +499,7 @@ class iterate_minibatches(Check):
 
 TRAIN_KEYS = ("W1", "b1", "W2", "b2")
 TRAIN_STAGES = ("sgd_step", "iterate_minibatches")
-FIT_LOSS, FIT_ACCURACY = 0.2, 0.95  # correct SGD here reaches a loss under 0.04, 98% or more
+FIT_LOSS, FIT_ACCURACY = 0.2, 0.95  # correct SGD here reaches a loss under 0.08, 98% or more
 
 
 def xor_blobs(draw: Draw, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -725,7 +725,9 @@ class train(ComposedCheck):
         hidden = 8
         params = {"W1": draw.normal(2, hidden, scale=1 / math.sqrt(2)), "b1": np.zeros(hidden),
                   "W2": draw.normal(hidden, 2, scale=1 / math.sqrt(hidden)), "b2": np.zeros(2)}
-        return dict(params=params, x=x, y=y, lr=0.5, epochs=int(draw.choice([25, 30])),
+        # correct SGD fits within 10 epochs at this rate (loss under 0.08 on 200 draws):
+        # more epochs would only cost every submission more loss_fn calls
+        return dict(params=params, x=x, y=y, lr=1.0, epochs=int(draw.choice([10, 12])),
                     batch_size=batch_size, seed=int(draw.integers(0, 2**31)))
 
     def reference(self, params, x, y, lr, epochs, batch_size, seed):
