@@ -17,12 +17,11 @@ import dataclasses
 import hashlib
 import json
 import os
-import queue
 import secrets
+import selectors
 import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -205,38 +204,48 @@ def _grade_in_shards(settings: Settings, submissions: list[str], hashes: list[st
     than pytest-xdist's per-item messages (measured: about half the CPU per
     submission on this course).
     """
-    messages: queue.Queue = queue.Queue()
     shards = []
     cores = sorted(os.sched_getaffinity(0))
-    for number in range(jobs):
-        share = list(range(number, len(submissions), jobs))
-        read_end, write_end = os.pipe()
-        errors = tempfile.TemporaryFile()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "grader.shard", str(write_end)], stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL, stderr=errors, pass_fds=(write_end,),
-            # tiny matrices, one process a core: BLAS threads would only spin against the rest
-            env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
-        os.close(write_end)
-        request = {"settings": dataclasses.asdict(dataclasses.replace(settings, jobs=1)),
-                   "submissions": [submissions[i] for i in share],
-                   "hashes": [hashes[i] for i in share],
-                   # a core of its own: the judge and its worker hand each call over
-                   # on one core (measured: 40 us a round trip, against 110 across two)
-                   "core": cores[number] if jobs <= len(cores) else None}
-        process.stdin.write(json.dumps(request).encode())
-        process.stdin.close()
-        threading.Thread(target=_relay, args=(read_end, share, messages), daemon=True).start()
-        shards.append((process, errors))
-    running = jobs
-    while running:
-        message = messages.get()
-        if message is None:
-            running -= 1
-        elif message == "item":
-            on_item()
-        else:
-            on_report(*message)
+    with selectors.DefaultSelector() as selector:
+        for number in range(jobs):
+            share = list(range(number, len(submissions), jobs))
+            read_end, write_end = os.pipe()
+            errors = tempfile.TemporaryFile()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "grader.shard", str(write_end)], stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL, stderr=errors, pass_fds=(write_end,),
+                # tiny matrices, one process a core: BLAS threads would only spin against the rest
+                env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+            os.close(write_end)
+            request = {"settings": dataclasses.asdict(dataclasses.replace(settings, jobs=1)),
+                       "submissions": [submissions[i] for i in share],
+                       "hashes": [hashes[i] for i in share],
+                       # a core of its own: the judge and its worker hand each call over
+                       # on one core (measured: 40 us a round trip, against 110 across two)
+                       "core": cores[number] if jobs <= len(cores) else None}
+            process.stdin.write(json.dumps(request).encode())
+            process.stdin.close()
+            selector.register(read_end, selectors.EVENT_READ, (share, bytearray()))
+            shards.append((process, errors))
+        # one thread reads every shard's lines as they come: relay threads cost more in
+        # handing the GIL to one another than in the reading itself
+        while selector.get_map():
+            for key, _ in selector.select():
+                share, pending = key.data
+                chunk = os.read(key.fd, 1 << 20)
+                if not chunk:
+                    selector.unregister(key.fd)
+                    os.close(key.fd)
+                    continue
+                pending += chunk
+                *lines, rest = pending.split(b"\n")
+                pending[:] = rest
+                for line in lines:
+                    data = json.loads(line)
+                    report = report_from_wire(data["report"])
+                    for _ in report.exercises:
+                        on_item()
+                    on_report(share[data["index"]], report)
     failures = []
     for process, errors in shards:
         if process.wait() != 0:
@@ -246,18 +255,6 @@ def _grade_in_shards(settings: Settings, submissions: list[str], hashes: list[st
     if failures:
         raise RuntimeError(f"the grader failed in {len(failures)} of {jobs} grading "
                            f"processes: {failures[0]}")
-
-
-def _relay(fd: int, share: list[int], messages: queue.Queue) -> None:
-    """One shard's lines, as (index, report) and "item" messages; None at its end."""
-    with os.fdopen(fd, encoding="utf-8") as stream:
-        for line in stream:
-            data = json.loads(line)
-            if "item" in data:
-                messages.put("item")
-            else:
-                messages.put((share[data["index"]], report_from_wire(data["report"])))
-    messages.put(None)
 
 
 def grade(settings: Settings, submissions: list[str]) -> list[SubmissionReport]:

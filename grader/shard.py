@@ -2,9 +2,8 @@
 
 Reads its share as JSON on standard input (the run's settings, the
 submissions and their content hashes), grades it in this process, and writes
-one JSON line per finished exercise (``{"item": 1}``, for the progress bar)
-and per finished submission (``{"index": i, "report": ...}``) to the file
-descriptor named on its command line.
+one JSON line per finished submission (``{"index": i, "report": ...}``) to
+the file descriptor named on its command line.
 """
 from __future__ import annotations
 
@@ -26,13 +25,9 @@ def main() -> int:
         out.write(json.dumps({"index": index, "report": report_to_wire(report)}) + "\n")
         out.flush()
 
-    def on_item() -> None:
-        out.write('{"item": 1}\n')
-        out.flush()
-
     try:
         batch.grade_each(batch.Settings(**request["settings"]), request["submissions"],
-                         on_report, on_item, request["hashes"])
+                         on_report, hashes=request["hashes"])
     except RuntimeError as error:
         print(error, file=sys.stderr)
         return 1
