@@ -123,9 +123,13 @@ def run_grade(args: argparse.Namespace) -> int:
     if journal:
         journal.open(list(kept.values()))
 
-    bar = ProgressBar(len(todo) * len(checks_for(args.assignment)), sys.stderr)
+    # graded here, the checks are imported anyway; with --jobs only the grading processes
+    # need them (and torch: 1.5 s of CPU), and the first report says how many there are
+    exercises = len(checks_for(args.assignment)) if args.jobs == 1 else None
+    bar = ProgressBar(len(todo) * exercises if exercises else (None if todo else 0), sys.stderr)
 
     def on_report(position: int, report: SubmissionReport) -> None:
+        bar.expect(len(todo) * len(report.exercises))
         index = todo[position]
         if journal:
             journal.append(report)

@@ -118,11 +118,13 @@ def test_resume_needs_a_report_file():
     assert done.returncode == 2 and "--resume needs --json PATH" in done.stderr
 
 
-def test_a_terminal_shows_a_progress_bar(klass):
+@pytest.mark.parametrize("jobs", ["1", "2"])  # with --jobs, the first report tells the total
+def test_a_terminal_shows_a_progress_bar(klass, jobs):
     _, paths = klass
     main, terminal = pty.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    run = subprocess.Popen([sys.executable, "-m", "grader", "grade", A, *paths[:3], "--seed", "1"],
+    run = subprocess.Popen([sys.executable, "-m", "grader", "grade", A, *paths[:3], "--seed", "1",
+                            "--jobs", jobs],
                            cwd=ROOT, env={**env, "COLUMNS": "120", "TERM": "xterm"},
                            stdout=subprocess.DEVNULL, stderr=terminal)
     os.close(terminal)
