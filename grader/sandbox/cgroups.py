@@ -99,8 +99,8 @@ class ControlGroups:
         return [os.open(folder / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
                 for folder in self.folders.values()]
 
-    def kill_all(self) -> bool:
-        """SIGKILL every member; False where there are no groups to do it with."""
+    def kill_all(self) -> None:
+        """SIGKILL every member."""
         for folder in self.folders.values():
             for _ in range(20):  # a forking process may add members while we kill
                 try:
@@ -114,7 +114,6 @@ class ControlGroups:
                         os.kill(pid, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
-        return bool(self.folders)
 
     def remove(self) -> None:
         self.kill_all()

@@ -172,7 +172,7 @@ class Zygote:
         # the whole sandbox, parent and its one worker at a time, in control groups of its
         # own: joined once here, where one join costs a worker ~12 ms (an RCU sync)
         self.groups = ControlGroups()
-        self.groups.limit(limits.processes + SANDBOX_PROCESSES, limits.memory_bytes + PARENT_MEMORY)
+        self.cap(limits)
         join = self.groups.procs_files()
 
         def in_child() -> None:
@@ -216,7 +216,7 @@ class Zygote:
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         output_r, output_w = os.pipe()
-        self.groups.limit(limits.processes + SANDBOX_PROCESSES, limits.memory_bytes + PARENT_MEMORY)
+        self.cap(limits)
         sandboxed = isolation() == "bubblewrap"
         try:
             reply = self.ask({"op": "fork", "tmp_bytes": limits.tmp_bytes if sandboxed else 0,
@@ -230,6 +230,10 @@ class Zygote:
             for fd in (to_worker_r, from_worker_w, output_w):
                 os.close(fd)
         return int(reply["pid"]), to_worker_w, from_worker_r, output_r
+
+    def cap(self, limits: Limits) -> None:
+        """The sandbox's groups hold one worker's limits, and what the parent needs besides."""
+        self.groups.limit(limits.processes + SANDBOX_PROCESSES, limits.memory_bytes + PARENT_MEMORY)
 
     def kill(self, pid: int) -> int | None:
         """Kill the worker and everything it started; its exit code once it is reaped."""

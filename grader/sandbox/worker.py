@@ -133,11 +133,11 @@ class Worker:
     def op_call(self, request: dict) -> dict:
         """Call a student function; say which inputs it changed, echo those asked for.
 
-        With ``items``, of a returned tuple only those items are sent.
         An input is compared with a copy of itself taken before the call, here:
         sending every input back for the judge to compare cost more than the
         call. ``echo`` names the arguments whose state after the call the
-        judge grades (a params dict updated in place).
+        judge grades (a params dict updated in place); with ``items``, of a
+        returned tuple only those items are sent (not a layer's cache).
         """
         function = self.function(request["function"])
         self.locals = {}
