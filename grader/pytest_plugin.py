@@ -113,6 +113,12 @@ def pytest_collection_finish(session):
         check.prepared_cases(grading.seed, grading.public_only)
     gc.collect()
     gc.freeze()
+    session.config._grader_froze_gc = True
+
+
+def pytest_sessionfinish(session):
+    if getattr(session.config, "_grader_froze_gc", False):  # an in-process run lives on
+        gc.unfreeze()
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from grader.checks.compare import Verdict, compare_output
 from grader.checks.core import (MISSING, REFUSAL_TEXTS, Check, ComposedCheck, Draw, PreparedCase,
-                                Student, check)
+                                Student, check, describe_wire)
 from grader.checks.exercises import in_worker
 from grader.checks.torchref import leaf, numpy
 from grader.i18n import N_, _
@@ -31,12 +31,8 @@ TOLERANCE = 1e-4
 
 
 def _describe(value) -> str:
-    if isinstance(value, np.ndarray):
-        return _("an array of shape {shape} and dtype {dtype}").format(shape=value.shape,
-                                                                        dtype=value.dtype)
-    if isinstance(value, (list, tuple)):
-        return _("a {type} of {length}").format(type=type(value).__name__, length=len(value))
-    return "None" if value is None else type(value).__name__
+    """What a value is, in words: the words a stand-in's refusal is given too."""
+    return describe_wire(in_worker.describe(value))
 
 
 def _is_number(value) -> bool:
@@ -561,13 +557,17 @@ class TrainingJudge:
         try:
             sizes, xb, yb = log["sizes"], log["xb"], log["yb"]
             params = {k: log["params"][k] for k in self.spec["shapes"]}
-            count = len(sizes)
-            if count > self.spec["budget"] or sizes.dtype.kind not in "iu" or \
-                    np.any(sizes < 1) or np.any(sizes > len(self.x)) or xb.shape != (
-                    int(sizes.sum()), self.x.shape[1]) or yb.shape != (len(xb),) or \
-                    yb.dtype.kind not in "iu" or np.any((yb != 0) & (yb != 1)) or any(
-                    params[k].shape != (count, *shape)
-                    for k, shape in self.spec["shapes"].items()):
+            count, total, budget = len(sizes), int(sizes.sum()), self.spec["budget"]
+            adds_up = (
+                sizes.dtype.kind in "iu" and not np.any(sizes < 1)
+                # bounded, so that a forged log cannot make the judge compute without end: no
+                # more calls than loss_fn's budget, no more rows in all than that many times x
+                and count <= budget and total <= budget * len(self.x)
+                and xb.shape == (total, self.x.shape[1]) and yb.shape == (total,)
+                and yb.dtype.kind in "iu" and not np.any((yb != 0) & (yb != 1))
+                and all(params[k].shape == (count, *shape)
+                        for k, shape in self.spec["shapes"].items()))
+            if not adds_up:
                 raise BadLog()
             losses = in_worker.mlp_losses({k: v.astype(np.float64) for k, v in params.items()},
                                           xb.astype(np.float64), yb.astype(np.int64), sizes)
