@@ -20,7 +20,7 @@ from grader.checks.compare import Verdict, compare_output
 from grader.checks.core import (MISSING, REFUSAL_TEXTS, Check, ComposedCheck, Draw, PreparedCase,
                                 Student, check, describe_wire)
 from grader.checks.exercises import in_worker
-from grader.checks.torchref import leaf, numpy
+from grader.checks.torchref import OptimizerSteps, leaf, numpy
 from grader.i18n import N_, _
 from grader.sandbox import protocol
 from grader.sandbox.runner import Reply, StudentError
@@ -68,12 +68,10 @@ def draw_grads(draw: Draw, params: dict, scale: float = 1.0) -> list[dict[str, n
 def torch_changes(optimizer: type, params: dict, grads: list[dict], options: dict) -> list[dict]:
     """How far torch.optim moves each parameter from its start, after every step."""
     tensors = {k: leaf(v) for k, v in params.items()}
-    stepper = optimizer(list(tensors.values()), **options)
+    stepper = OptimizerSteps(optimizer, list(tensors.values()), options)
     changes = []
     for step_grads in grads:
-        for k, tensor in tensors.items():
-            tensor.grad = leaf(step_grads[k], grad=False)
-        stepper.step()
+        stepper.step([leaf(step_grads[k], grad=False) for k in tensors])
         changes.append({k: numpy(t) - params[k] for k, t in tensors.items()})
     return changes
 
