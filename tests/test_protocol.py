@@ -90,3 +90,21 @@ def test_non_json_frame_is_refused():
     with pytest.raises(protocol.ProtocolError):
         protocol.read_frame(read, deadline=None)
     os.close(read), os.close(write)
+
+
+def test_frames_are_read_whole_and_in_order_however_they_arrive():
+    import threading
+    import time
+
+    read, write = os.pipe()
+    reader = protocol.FrameReader(read)
+    two = protocol.pack({"n": 1}) + protocol.pack({"n": 2, "pad": "x" * 100_000})
+    os.write(write, two[:3])  # a header split, then the rest and a second frame behind it
+    threading.Timer(0.05, lambda: os.write(write, two[3:70_000])).start()
+    threading.Timer(0.1, lambda: os.write(write, two[70_000:])).start()
+    assert reader.read(deadline=time.monotonic() + 5) == {"n": 1}
+    assert reader.read(deadline=time.monotonic() + 5)["n"] == 2
+    os.close(write)
+    with pytest.raises(protocol.Closed):
+        reader.read(deadline=time.monotonic() + 5)
+    os.close(read)

@@ -217,40 +217,53 @@ def write_frame(fd: int, message: dict) -> None:
         data = data[written:]
 
 
-def read_frame(fd: int, deadline: float | None = None) -> dict:
-    """Read one frame from a file descriptor, giving up at ``deadline``.
+class FrameReader:
+    """The frames arriving on one file descriptor, read a whole frame at a time where it can.
 
-    ``deadline`` is a ``time.monotonic()`` value; None waits for ever (the
-    worker side, whose judge is trusted).
+    A frame is sent with one write, so one read usually brings all of it:
+    reading its header and then its body cost a round trip two system calls
+    (and the judge a poll each) more. Bytes past a frame wait for the next.
     """
-    header = _read_exactly(fd, _HEADER.size, deadline)
-    (length,) = _HEADER.unpack(header)
-    if length > MAX_FRAME_BYTES:
-        raise ProtocolError(f"frame of {length} bytes announced, over the limit")
-    body = _read_exactly(fd, length, deadline)
-    try:
-        message = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise ProtocolError(f"frame is not JSON: {error}") from None
-    if not isinstance(message, dict):
-        raise ProtocolError("frame is not a JSON object")
-    return message
+
+    def __init__(self, fd: int):
+        self.fd, self.buffer = fd, bytearray()
+        self.waiting = select.poll()
+        self.waiting.register(fd, select.POLLIN)
+
+    def read(self, deadline: float | None = None) -> dict:
+        """The next frame, giving up at ``deadline``.
+
+        ``deadline`` is a ``time.monotonic()`` value; None waits for ever (the
+        worker side, whose judge is trusted).
+        """
+        self._fill(_HEADER.size, deadline)
+        (length,) = _HEADER.unpack_from(self.buffer)
+        if length > MAX_FRAME_BYTES:
+            raise ProtocolError(f"frame of {length} bytes announced, over the limit")
+        end = _HEADER.size + length
+        self._fill(end, deadline)
+        body = self.buffer[_HEADER.size:end]
+        del self.buffer[:end]
+        try:
+            message = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as error:
+            raise ProtocolError(f"frame is not JSON: {error}") from None
+        if not isinstance(message, dict):
+            raise ProtocolError("frame is not a JSON object")
+        return message
+
+    def _fill(self, count: int, deadline: float | None) -> None:
+        while len(self.buffer) < count:
+            if deadline is not None:
+                timeout = deadline - time.monotonic()
+                if timeout <= 0 or not self.waiting.poll(timeout * 1000):
+                    raise Deadline()
+            chunk = os.read(self.fd, min(max(count - len(self.buffer), 1 << 16), 1 << 20))
+            if not chunk:
+                raise Closed("channel closed")
+            self.buffer += chunk
 
 
-def _read_exactly(fd: int, count: int, deadline: float | None) -> bytes:
-    chunks, remaining = [], count
-    waiting = None
-    if deadline is not None:
-        waiting = select.poll()
-        waiting.register(fd, select.POLLIN)
-    while remaining:
-        if waiting is not None:
-            timeout = deadline - time.monotonic()
-            if timeout <= 0 or not waiting.poll(timeout * 1000):
-                raise Deadline()
-        chunk = os.read(fd, min(remaining, 1 << 20))
-        if not chunk:
-            raise Closed("channel closed")
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+def read_frame(fd: int, deadline: float | None = None) -> dict:
+    """One frame from ``fd``, for a channel read only once (see FrameReader)."""
+    return FrameReader(fd).read(deadline)

@@ -315,6 +315,7 @@ class Sandbox:
         except ZygoteFailed:  # once more, from a fresh parent
             self.parent = acquire_parent()
             self.pid, self.to_worker, self.from_worker, output_r = self.parent.fork(self.limits)
+        self.replies = protocol.FrameReader(self.from_worker)
         threading.Thread(target=self._drain, args=(output_r,), daemon=True).start()
         try:
             reply = self._exchange({"op": "load", "source": self.source}, {},
@@ -419,7 +420,7 @@ class Sandbox:
         try:
             protocol.write_frame(self.to_worker, message)
             while True:
-                reply = protocol.read_frame(self.from_worker, deadline)
+                reply = self.replies.read(deadline)
                 if "callback" not in reply:
                     return reply
                 started = time.monotonic()

@@ -62,6 +62,17 @@ class _ForbidLibraries(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         pass
 
 
+_requests = None
+
+
+def requests():
+    """The judge's channel: one reader, shared by the serve loop and the callbacks."""
+    global _requests
+    if _requests is None:
+        _requests = protocol.FrameReader(REQUESTS)
+    return _requests
+
+
 def prepare(libdir: str) -> None:
     """What every worker shares, done once in the warm parent: NumPy imported, all of it."""
     sys.path.insert(0, libdir)
@@ -88,7 +99,7 @@ class Worker:
     def serve(self) -> None:
         while True:
             try:
-                request = protocol.read_frame(REQUESTS)
+                request = requests().read()
             except protocol.Closed:
                 return
             op = request.get("op")
@@ -341,7 +352,7 @@ def callback_proxy(name: str, update_in_place: bool = False):
         protocol.write_frame(REPLIES, {"callback": name,
                                        "args": [protocol.encode(a) for a in args],
                                        "kwargs": {k: protocol.encode(v) for k, v in kwargs.items()}})
-        reply = protocol.read_frame(REQUESTS)
+        reply = requests().read()
         if "error" in reply:
             raise CallbackFailed(str(reply["error"])[:MAX_MESSAGE])
         result = protocol.decode(reply["result"])
