@@ -35,4 +35,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from grader.exiting import exit_now
+
+    exit_now(main())
