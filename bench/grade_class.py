@@ -13,7 +13,8 @@ temporary folder and graded through the real command line
   time the student code itself takes, which is measured by running each
   distinct submission's functions in this process on the same cases (the
   worker's own request handlers, called directly: no sandbox, no process,
-  no pipe), with the judge's callbacks' time taken out;
+  no pipe), with the judge's callbacks' time taken out: the median of three
+  timings, taken in turn, as this machine's speed drifts;
 - a baseline: a few of the same submissions graded the conventional way,
   with ``nbgrader autograde`` on notebooks whose test cells are plain
   ``assert np.allclose(...)`` against torch; and the ratio of the two.
@@ -27,6 +28,7 @@ import gc
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,6 +46,7 @@ from grader.course.stubs import solution_path, stub_source  # noqa: E402
 from tests.catalogue import catalogue, patched_source  # noqa: E402
 
 MIX = {"solution": 0.4, "stub": 0.1, "bug": 0.5}  # a bug: one of the catalogue's, at random
+TIMINGS = 3  # in-process timings of each distinct submission's code
 
 
 # -- the class ----------------------------------------------------------------------
@@ -355,9 +358,14 @@ def main() -> int:
             wall, n = graded.wall, graded.count
             kinds = kinds_of(assignment)
             counts = Counter(kind for _, kind in klass)
-            own = {kind: student_seconds(assignment, kinds[kind], args.seed,
-                                         Path(tempfile.mkdtemp(dir=work)))
-                   for kind in counts}
+            # this machine's speed drifts by tens of percent within seconds: each kind is
+            # timed in turn, TIMINGS times over, and its median taken
+            timings: dict[str, list[float]] = {kind: [] for kind in counts}
+            for _ in range(TIMINGS):
+                for kind in counts:
+                    timings[kind].append(student_seconds(assignment, kinds[kind], args.seed,
+                                                         Path(tempfile.mkdtemp(dir=work))))
+            own = {kind: statistics.median(seconds) for kind, seconds in timings.items()}
             student = sum(own[kind] * n for kind, n in counts.items())
             print(f"{assignment}: {n} submissions ({counts['solution']} solutions, "
                   f"{counts['stub']} stubs, {n - counts['solution'] - counts['stub']} bugs; "
