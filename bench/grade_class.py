@@ -172,6 +172,11 @@ class InProcessSandbox:
 
         return Sandbox.call(self, *args, **kwargs)
 
+    def _reply(self, raw: dict):
+        from grader.sandbox.runner import Sandbox
+
+        return Sandbox._reply(self, raw)
+
     def kill(self) -> None:
         pass
 

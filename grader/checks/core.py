@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from grader.checks.ahead import Call, send_ahead
 from grader.checks.compare import Verdict, compare_output
 from grader.i18n import N_, _, ngettext
 from grader.sandbox.runner import Sandbox, StudentError
@@ -154,6 +155,16 @@ class Check:
         """Default: call the function with the params in order, unpack outputs."""
         return student.call_outputs(self.name, *params.values(), names=self.outputs)
 
+    def calls(self, **params) -> list[Call] | None:
+        """The calls ``run`` makes on a case, where the case's params alone decide them.
+
+        Then every case's are sent to the worker in one request before the
+        cases are graded (``grader.checks.ahead``). None: ``run`` decides as it goes.
+        """
+        if type(self).run is Check.run:
+            return [Call(self.name, tuple(params.values()))]
+        return None
+
     def misconceptions(self, **params) -> dict[str, dict[str, Any]]:
         """Outputs of the classic wrong versions on this case, by slug."""
         return {}
@@ -172,7 +183,9 @@ class Check:
 
     def grade(self, sandbox: Sandbox, seed: int | None, public_only: bool = False) -> ExerciseResult:
         results: list[CaseResult] = []
-        for case in self.prepared_cases(seed, public_only):
+        cases = self.prepared_cases(seed, public_only)
+        sandboxes = send_ahead(sandbox, [self.calls(**case.params) for case in cases])
+        for case, sandbox in zip(cases, sandboxes):
             if results and results[-1].error_kind in ("timeout", "crashed"):
                 # one hang costs this exercise, not a wait per remaining case
                 results.append(CaseResult(case.name, case.public, 0.0, results[-1].diagnosis,

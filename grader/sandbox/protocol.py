@@ -47,8 +47,9 @@ class Handle:
     """An object that stays on one side of the wall, named by its number.
 
     ``side`` is ``"worker"`` for objects the student's code made (a layer
-    cache) and ``"judge"`` for objects the judge keeps (a reference cache
-    handed to student code through a callback).
+    cache), ``"judge"`` for objects the judge keeps (a reference cache
+    handed to student code through a callback), and ``"batch"`` for what the
+    call of that number in the same batch request kept.
     """
 
     __slots__ = ("side", "number", "item")
@@ -168,7 +169,7 @@ def decode(data):
         return {str(key): decode(item) for key, item in data["$dict"].items()}
     if "$handle" in data:
         number, side, item = data["$handle"], data.get("side"), data.get("item")
-        if type(number) is not int or side not in ("worker", "judge"):
+        if type(number) is not int or side not in ("worker", "judge", "batch"):
             raise ProtocolError("malformed handle")
         if item is not None and type(item) is not int:
             raise ProtocolError("malformed handle")

@@ -374,9 +374,10 @@ class Sandbox:
         if self.load_error is not None:
             raise self.load_error
 
-    def request(self, message: dict, callbacks: dict[str, Callable] | None = None) -> dict:
+    def request(self, message: dict, callbacks: dict[str, Callable] | None = None,
+                seconds: float | None = None) -> dict:
         self.ensure_loaded()
-        reply = self._exchange(message, callbacks or {}, self.limits.call_seconds)
+        reply = self._exchange(message, callbacks or {}, seconds or self.limits.call_seconds)
         if "error" in reply:
             raise _student_error(reply["error"])
         return reply
@@ -390,14 +391,49 @@ class Sandbox:
         ``items``: of a returned tuple, the items to send (the others come as Opaque);
         ``substitute``: the submission's functions to swap, for this call, for a
         callback (name, whether it updates its first argument in place) or a Local."""
-        reply = self.request({"op": "call", "function": function,
-                              "args": [protocol.encode(a) for a in args],
-                              "kwargs": {k: protocol.encode(v) for k, v in kwargs.items()},
-                              "keep": keep, "watch": watch, "echo": list(echo),
-                              "items": None if items is None else list(items),
-                              "substitute": {name: protocol.encode(how) if isinstance(
-                                  how, protocol.Local) else list(how)
-                                  for name, how in (substitute or {}).items()}}, callbacks)
+        message = call_message(function, *args, keep=keep, watch=watch, echo=echo, items=items,
+                               substitute=substitute, **kwargs)
+        return self._reply(self.request(message, callbacks))
+
+    def batch(self, calls: list[dict]) -> list["Reply | StudentError"] | None:
+        """Several calls (``call_message``s) in one request: their replies, in order.
+
+        A round trip costs more than most calls, and an exercise's cases are
+        known before it is graded. A call may name what an earlier one of the
+        batch kept (``Handle("batch", index, item)``). Each call has the usual
+        time: the worker's alarm ends the batch at the first that overruns, whose
+        entry is then a timeout, and the worker is killed. None where the batch
+        as a whole failed (the submission did not load, the worker died, or it
+        outlasted its alarm): the caller makes its calls one by one, which says
+        which of them it was.
+        """
+        seconds = self.limits.call_seconds
+        try:
+            raw = self.request({"op": "batch", "calls": calls, "seconds": seconds},
+                               seconds=seconds * len(calls) + 1.0)
+        except StudentError:
+            return None
+        entries = raw.get("replies")
+        if type(entries) is not list:
+            self.kill()
+            return None
+        replies: list[Reply | StudentError] = []
+        for entry in entries[:len(calls)]:
+            if not isinstance(entry, dict) or entry.get("timeout") is True:
+                self.kill()
+                replies.append(_timeout(seconds))
+                break
+            try:
+                if "error" in entry:
+                    replies.append(_student_error(entry["error"]))
+                else:
+                    replies.append(self._reply(entry))
+            except StudentError as error:  # malformed: the worker is gone with it
+                replies.append(error)
+                break
+        return replies
+
+    def _reply(self, reply: dict) -> Reply:
         try:
             mutated = reply["mutated"]
             if not (type(mutated) is list and all(type(i) is int for i in mutated)):
@@ -428,14 +464,31 @@ class Sandbox:
                 deadline += time.monotonic() - started  # the judge's time is not the student's
         except protocol.Deadline:
             self.kill()
-            raise StudentError("timeout", _("no answer within {seconds} s (an endless "
-                                            "loop?)").format(seconds=f"{seconds:g}")) from None
+            raise _timeout(seconds) from None
         except (protocol.Closed, BrokenPipeError):
             raise StudentError("crashed", _death_message(self.kill())) from None
         except protocol.ProtocolError as error:
             self.kill()
             raise StudentError("bad_output", _("the worker sent a malformed reply ({error})").format(
                 error=error)) from None
+
+
+def call_message(function: str, *args, keep: bool = False, watch: bool = True,
+                 echo: tuple[int, ...] = (), items: tuple[int, ...] | None = None,
+                 substitute: dict | None = None, **kwargs) -> dict:
+    """The request that calls a student function (see Sandbox.call)."""
+    return {"op": "call", "function": function,
+            "args": [protocol.encode(a) for a in args],
+            "kwargs": {k: protocol.encode(v) for k, v in kwargs.items()},
+            "keep": keep, "watch": watch, "echo": list(echo),
+            "items": None if items is None else list(items),
+            "substitute": {name: protocol.encode(how) if isinstance(how, protocol.Local)
+                           else list(how) for name, how in (substitute or {}).items()}}
+
+
+def _timeout(seconds: float) -> StudentError:
+    return StudentError("timeout", _("no answer within {seconds} s (an endless loop?)").format(
+        seconds=f"{seconds:g}"))
 
 
 def _serve_callback(request: dict, callbacks: dict[str, Callable]) -> dict:

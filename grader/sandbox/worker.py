@@ -14,6 +14,7 @@ import importlib.util
 import linecache
 import operator
 import os
+import signal
 import sys
 import traceback
 import types
@@ -95,6 +96,7 @@ class Worker:
         self.module = None
         self.kept: dict[int, object] = {}
         self.locals: dict[str, object] = {}  # the stand-ins of the current call, by kind
+        self.batch_kept: list[int | None] = []  # per call of the current batch, what it kept
 
     def serve(self) -> None:
         while True:
@@ -174,6 +176,34 @@ class Worker:
             reply["handle"] = number
         return reply
 
+    def op_batch(self, request: dict) -> dict:
+        """Several calls in order (``op_call`` requests), their replies in one frame.
+
+        Each call has ``seconds``: past them, the alarm ends the batch, whose
+        last entry says so. The judge's own deadline covers code that stops
+        the alarm.
+        """
+        seconds, replies = float(request["seconds"]), []
+        previous = signal.signal(signal.SIGALRM, _overran)
+        try:
+            for call in request["calls"]:
+                try:
+                    signal.setitimer(signal.ITIMER_REAL, seconds)
+                    reply = self.op_call(call)
+                except CallOverran:
+                    replies.append({"timeout": True})
+                    break
+                except BaseException as error:  # the student's code may raise anything
+                    reply = {"error": describe_error(error, self.submission_path)}
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+                self.batch_kept.append(reply.get("handle"))
+                replies.append(reply)
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+            self.batch_kept = []
+        return {"replies": replies}
+
     def op_steps(self, request: dict) -> dict:
         """Run an optimizer step several times on the same params dict.
 
@@ -236,8 +266,13 @@ class Worker:
 
     def resolve(self, value):
         """Swap the wire's stand-ins for live objects."""
-        if isinstance(value, protocol.Handle) and value.side == "worker":
-            obj = self.kept[value.number]
+        if isinstance(value, protocol.Handle) and value.side in ("worker", "batch"):
+            number = value.number
+            if value.side == "batch":  # what an earlier call of this batch kept
+                number = self.batch_kept[number] if 0 <= number < len(self.batch_kept) else None
+                if number is None:
+                    raise EarlierCallFailed("the call this one works from did not return")
+            obj = self.kept[number]
             return obj if value.item is None else obj[value.item]
         if isinstance(value, protocol.Callback):
             return callback_proxy(value.name)
@@ -314,6 +349,19 @@ def _cells(source: str):
 
 class MissingName(Exception):
     pass
+
+
+class EarlierCallFailed(Exception):
+    pass
+
+
+class CallOverran(BaseException):
+    """A call of a batch ran past its time (BaseException: student code's ``except
+    Exception`` does not swallow it)."""
+
+
+def _overran(signum, frame):
+    raise CallOverran()
 
 
 class _Substituted:

@@ -5,6 +5,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from grader.checks.ahead import Call, earlier
 from grader.checks.compare import Recogniser, close, compare_output, wrong_only_where
 from grader.checks.core import Check, ComposedCheck, Draw, Student, check, unpack
 from grader.checks.exercises.derivatives import RELU_AT_ZERO_TEXT
@@ -33,9 +34,13 @@ class LayerForward(Check):
         arrays, options = self.split(params)
         return {"out": numpy(self.torch_forward(*map(leaf, arrays), **options))}
 
-    def run(self, student: Student, **params):
+    def calls(self, **params):
         arrays, options = self.split(params)
-        value = student.call(self.name, *arrays, *options.values(), items=(0,))  # not the cache
+        return [Call(self.name, (*arrays, *options.values()), {"items": (0,)})]  # not the cache
+
+    def run(self, student: Student, **params):
+        (forward,) = self.calls(**params)
+        value = student.call(forward.function, *forward.args, **forward.options)
         return {"out": unpack(self.name, value, ("out", "cache"))["out"]}
 
 
@@ -61,19 +66,23 @@ class LayerBackward(Check):
         grads = vjp(out, params["dout"], *tensors)
         return {**dict(zip(self.outputs, grads)), "forward out": numpy(out)}
 
+    def calls(self, **params):
+        arrays, options = self.layer().split(params)
+        return [Call(self.name.replace("_backward", "_forward"), (*arrays, *options.values()),
+                     {"keep": True, "graded": False, "items": (0,)}),  # for its cache
+                Call(self.name, (params["dout"], earlier(0, 1)))]
+
     def run(self, student: Student, **params):
-        layer = self.layer()
-        arrays, options = layer.split(params)
-        forward_name = self.name.replace("_backward", "_forward")
-        value, handle = student.call(forward_name, *arrays, *options.values(), keep=True,
-                                     graded=False, items=(0,))
-        out = unpack(forward_name, value, ("out", "cache"))["out"]
+        forward, backward = self.calls(**params)
+        value, handle = student.call(forward.function, *forward.args, **forward.options)
+        out = unpack(forward.function, value, ("out", "cache"))["out"]
         if not compare_output("out", out, student.expected["forward out"],
                               tolerance=self.tolerance).passed:
             student.notes.append(_("{forward} is wrong on this case too, and this backward pass "
                                    "works from its cache: fix {forward} first").format(
-                forward=forward_name))
-        return student.call_outputs(self.name, params["dout"], handle[1], names=self.outputs)
+                forward=forward.function))
+        return student.call_outputs(backward.function, *backward.live(handle),
+                                    names=self.outputs, **backward.options)
 
     def context(self, **params):
         return _batch_context(params)
