@@ -43,6 +43,16 @@ class Call:
             watch == mine.pop("graded", True) and options == mine
 
 
+@dataclass(frozen=True)
+class Request:
+    """A request of another kind (``steps``, ``value_graph``), as a check plans it."""
+
+    body: dict
+
+    def message(self, offset: int) -> dict:
+        return self.body
+
+
 def earlier(index: int, item: int | None = None) -> Handle:
     """An argument: what call ``index`` of the same case kept (its element ``item``)."""
     return Handle("batch", index, item)
@@ -55,23 +65,34 @@ def _is_earlier(value) -> bool:
 class Ahead:
     """A submission's sandbox, with the replies of a case's planned calls already in."""
 
-    def __init__(self, sandbox, planned: list[tuple[Call, "Reply | StudentError"]]):
+    def __init__(self, sandbox, planned: list[tuple["Call | Request", "Reply | dict | StudentError"]]):
         self.sandbox, self.planned = sandbox, deque(planned)
 
     def call(self, function: str, *args, keep: bool = False, watch: bool = True, **options):
-        if self.planned and self.planned[0][0].matches(function, keep, watch, options):
-            _, reply = self.planned.popleft()
-            if isinstance(reply, StudentError):
-                raise reply
-            return reply
+        head = self.planned[0][0] if self.planned else None
+        if isinstance(head, Call) and head.matches(function, keep, watch, options):
+            return self._next()
         self.planned.clear()  # off the plan: the rest is made live, in order
         return self.sandbox.call(function, *args, keep=keep, watch=watch, **options)
+
+    def request(self, message: dict, *args, **kwargs):
+        head = self.planned[0][0] if self.planned else None
+        if isinstance(head, Request) and head.body == message:
+            return self._next()
+        self.planned.clear()
+        return self.sandbox.request(message, *args, **kwargs)
+
+    def _next(self):
+        _, reply = self.planned.popleft()
+        if isinstance(reply, StudentError):
+            raise reply
+        return reply
 
     def __getattr__(self, name):
         return getattr(self.sandbox, name)
 
 
-def send_ahead(sandbox, plans: list[list[Call] | None]) -> list:
+def send_ahead(sandbox, plans: list[list["Call | Request"] | None]) -> list:
     """Per case, the sandbox to grade it with: ``sandbox`` itself, or an ``Ahead`` of it."""
     batch = getattr(sandbox, "batch", None)  # the benchmark's in-process stand-in has none
     if batch is None or any(plan is None for plan in plans) or sum(map(len, plans)) < 2:

@@ -395,8 +395,10 @@ class Sandbox:
                                substitute=substitute, **kwargs)
         return self._reply(self.request(message, callbacks))
 
-    def batch(self, calls: list[dict]) -> list["Reply | StudentError"] | None:
-        """Several calls (``call_message``s) in one request: their replies, in order.
+    def batch(self, calls: list[dict]) -> list["Reply | dict | StudentError"] | None:
+        """Several requests in one: their replies, in order (a Reply for each call).
+
+        Each is a ``call_message`` or a ``steps`` or ``value_graph`` request.
 
         A round trip costs more than most calls, and an exercise's cases are
         known before it is graded. A call may name what an earlier one of the
@@ -418,7 +420,7 @@ class Sandbox:
             self.kill()
             return None
         replies: list[Reply | StudentError] = []
-        for entry in entries[:len(calls)]:
+        for entry, message in zip(entries, calls):
             if not isinstance(entry, dict) or entry.get("timeout") is True:
                 self.kill()
                 replies.append(_timeout(seconds))
@@ -427,7 +429,7 @@ class Sandbox:
                 if "error" in entry:
                     replies.append(_student_error(entry["error"]))
                 else:
-                    replies.append(self._reply(entry))
+                    replies.append(self._reply(entry) if message["op"] == "call" else entry)
             except StudentError as error:  # malformed: the worker is gone with it
                 replies.append(error)
                 break

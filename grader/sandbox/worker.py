@@ -176,8 +176,10 @@ class Worker:
             reply["handle"] = number
         return reply
 
+    BATCHED = ("call", "steps", "value_graph")
+
     def op_batch(self, request: dict) -> dict:
-        """Several calls in order (``op_call`` requests), their replies in one frame.
+        """Several requests in order (calls, steps, value graphs), their replies in one frame.
 
         Each call has ``seconds``: past them, the alarm ends the batch, whose
         last entry says so. The judge's own deadline covers code that stops
@@ -188,8 +190,10 @@ class Worker:
         try:
             for call in request["calls"]:
                 try:
+                    if call.get("op") not in self.BATCHED:
+                        raise ValueError(f"no {call.get('op')!r} in a batch")
                     signal.setitimer(signal.ITIMER_REAL, seconds)
-                    reply = self.op_call(call)
+                    reply = getattr(self, f"op_{call['op']}")(call)
                 except CallOverran:
                     replies.append({"timeout": True})
                     break

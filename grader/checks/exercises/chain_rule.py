@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from grader.checks.ahead import Request
 from grader.checks.compare import close
 from grader.checks.core import CaseResult, Check, Draw, PreparedCase, Student, check
 from grader.checks.exercises import expressions
@@ -426,9 +427,13 @@ class Value(Check):
         return {"data": np.array(data, dtype=np.float64), "leaf grads": grads[is_leaf],
                 "inner grads": grads[~is_leaf]}
 
+    def calls(self, nodes, names_mistakes=False):
+        return [Request({"op": "value_graph", "nodes": nodes})]
+
     def run(self, student: Student, nodes, names_mistakes=False):
         student.current = "Value"
-        reply = student.sandbox.request({"op": "value_graph", "nodes": nodes})
+        (graph,) = self.calls(nodes)
+        reply = student.sandbox.request(graph.body)
         try:
             data = [protocol.decode(v) for v in reply["data"]]
             grads = [protocol.decode(v) for v in reply["grad"]]

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from grader.checks.ahead import Call
 from grader.checks.compare import Verdict, close, compare_output, wrong_only_where
 from grader.checks.core import REFUSAL_TEXTS, Check, Draw, Label, PreparedCase, Student, check
 from grader.checks.exercises.in_worker import difference_gradient
@@ -161,10 +162,13 @@ class numerical_derivative(Check):
             wrong["ignores_h"] = {"out": central_difference(value, x, DEFAULT_H)}
         return wrong
 
+    def calls(self, f, x, h=None):
+        return [Call(self.name, (case_function(f), x) + (() if h is None else (h,)))]
+
     def run(self, student: Student, f, x, h=None):
-        args = (case_function(f), x) + (() if h is None else (h,))
+        (call,) = self.calls(f, x, h)
         try:
-            return {"out": student.call(self.name, *args)}
+            return {"out": student.call(call.function, *call.args)}
         finally:
             points = student.logs.get("scalar_f", {}).get("points", [])
             points = [p for p in points[:64] if type(p) is float and np.isfinite(p)] \
@@ -253,9 +257,12 @@ class numerical_gradient(Check):
             wrong["ignores_h"] = {"out": difference_gradient(value, x, DEFAULT_H)}
         return wrong
 
+    def calls(self, f, x, h=None):
+        return [Call(self.name, (case_function(f, x.shape), x) + (() if h is None else (h,)))]
+
     def run(self, student: Student, f, x, h=None):
-        args = (case_function(f, x.shape), x) + (() if h is None else (h,))
-        return {"out": student.call(self.name, *args)}
+        (call,) = self.calls(f, x, h)
+        return {"out": student.call(call.function, *call.args)}
 
 
 # -- elementwise derivatives ----------------------------------------------------------
@@ -500,14 +507,18 @@ class gradient_check(Check):
                 "wrong_denominator": {"out": float(np.max(
                     np.abs(a - n) / np.maximum(1e-8, np.abs(n))))}}
 
-    def run(self, student: Student, f, grad_error, x, h=None, reference_gradient=False):
+    def calls(self, f, grad_error, x, h=None, reference_gradient=False):
         substitute = {}
         if reference_gradient:  # a correct one, on the case's own f
             substitute = {"numerical_gradient": Local("numerical_gradient",
                                                       {**f, "shape": list(x.shape)})}
         args = (case_function(f, x.shape), case_function(f, x.shape, grad_error), x) + \
             (() if h is None else (h,))
-        return {"out": student.call(self.name, *args, substitute=substitute)}
+        return [Call(self.name, args, {"substitute": substitute})]
+
+    def run(self, student: Student, f, grad_error, x, h=None, reference_gradient=False):
+        (call,) = self.calls(f, grad_error, x, h, reference_gradient)
+        return {"out": student.call(call.function, *call.args, **call.options)}
 
     def grade_case(self, sandbox: Sandbox, case: PreparedCase):
         """A wrong gradient_check may only be echoing a wrong numerical_gradient.

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from grader.checks.ahead import Call, Request
 from grader.checks.compare import Verdict, compare_output
 from grader.checks.core import (MISSING, REFUSAL_TEXTS, Check, ComposedCheck, Draw, PreparedCase,
                                 Student, check, describe_wire)
@@ -193,12 +194,15 @@ class OptimizerStep(Check):
         return {slug: dict(zip(self.outputs, changes))
                 for slug, changes in self.wrong_changes(params, grads, options).items()}
 
+    def calls(self, params, grads, options):
+        return [Request({"op": "steps", "function": self.name, "params": protocol.encode(params),
+                         "grads": [protocol.encode(g) for g in grads],
+                         "kwargs": protocol.encode(options), "with_state": self.with_state})]
+
     def run(self, student: Student, params, grads, options):
         student.current = self.name
-        reply = student.sandbox.request({
-            "op": "steps", "function": self.name, "params": protocol.encode(params),
-            "grads": [protocol.encode(g) for g in grads], "kwargs": protocol.encode(options),
-            "with_state": self.with_state})
+        (steps_request,) = self.calls(params, grads, options)
+        reply = student.sandbox.request(steps_request.body)
         try:
             steps = [_decode_step(raw) for raw in reply["steps"]]
             if len(steps) != len(grads):
@@ -483,9 +487,14 @@ class iterate_minibatches(Check):
         result.feedback = "; ".join(dict.fromkeys(result.feedback.split("; ")))  # see case_result
         return result
 
+    def calls(self, n, batch_size, seed, other_seed):
+        """The same rng seed twice (the same minibatches?), then another (other ones?)."""
+        return [Call(self.name, (n, batch_size, {"$rng": s})) for s in (seed, seed, other_seed)]
+
     def run(self, student: Student, n, batch_size, seed, other_seed):
-        runs = MinibatchRuns(*(call_reply(student, self.name, n, batch_size, {"$rng": s}).value
-                               for s in (seed, seed, other_seed)), student.redact)
+        runs = MinibatchRuns(*(call_reply(student, call.function, *call.args).value
+                               for call in self.calls(n, batch_size, seed, other_seed)),
+                             student.redact)
         return {name: runs for name in self.outputs}
 
 
