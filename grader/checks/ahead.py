@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Callable
 
 from grader.sandbox.protocol import Handle
 from grader.sandbox.runner import Reply, StudentError, call_message
@@ -45,12 +46,18 @@ class Call:
 
 @dataclass(frozen=True)
 class Request:
-    """A request of another kind (``steps``, ``value_graph``), as a check plans it."""
+    """A request of another kind (``steps``, ``value_graph``), as a check plans it.
 
-    body: dict
+    ``build`` makes its body, only when it is sent: an answer from the batch
+    is found by ``op`` and ``function`` alone (``Student.send``).
+    """
+
+    op: str
+    function: str | None
+    build: Callable[[], dict]
 
     def message(self, offset: int) -> dict:
-        return self.body
+        return self.build()
 
 
 def earlier(index: int, item: int | None = None) -> Handle:
@@ -75,11 +82,14 @@ class Ahead:
         self.planned.clear()  # off the plan: the rest is made live, in order
         return self.sandbox.call(function, *args, keep=keep, watch=watch, **options)
 
-    def request(self, message: dict, *args, **kwargs):
+    def request(self, message: "dict | Request", *args, **kwargs):
         head = self.planned[0][0] if self.planned else None
-        if isinstance(head, Request) and head.body == message:
+        if isinstance(head, Request) and isinstance(message, Request) and \
+                (head.op, head.function) == (message.op, message.function):
             return self._next()
         self.planned.clear()
+        if isinstance(message, Request):
+            message = message.build()
         return self.sandbox.request(message, *args, **kwargs)
 
     def _next(self):

@@ -428,12 +428,11 @@ class Value(Check):
                 "inner grads": grads[~is_leaf]}
 
     def calls(self, nodes, names_mistakes=False):
-        return [Request({"op": "value_graph", "nodes": nodes})]
+        return [Request("value_graph", None, lambda: {"op": "value_graph", "nodes": nodes})]
 
     def run(self, student: Student, nodes, names_mistakes=False):
         student.current = "Value"
-        (graph,) = self.calls(nodes)
-        reply = student.sandbox.request(graph.body)
+        reply = student.send(*self.calls(nodes))
         try:
             data = [protocol.decode(v) for v in reply["data"]]
             grads = [protocol.decode(v) for v in reply["grad"]]

@@ -195,14 +195,14 @@ class OptimizerStep(Check):
                 for slug, changes in self.wrong_changes(params, grads, options).items()}
 
     def calls(self, params, grads, options):
-        return [Request({"op": "steps", "function": self.name, "params": protocol.encode(params),
-                         "grads": [protocol.encode(g) for g in grads],
-                         "kwargs": protocol.encode(options), "with_state": self.with_state})]
+        return [Request("steps", self.name, lambda: {
+            "op": "steps", "function": self.name, "params": protocol.encode(params),
+            "grads": [protocol.encode(g) for g in grads], "kwargs": protocol.encode(options),
+            "with_state": self.with_state})]
 
     def run(self, student: Student, params, grads, options):
         student.current = self.name
-        (steps_request,) = self.calls(params, grads, options)
-        reply = student.sandbox.request(steps_request.body)
+        reply = student.send(*self.calls(params, grads, options))
         try:
             steps = [_decode_step(raw) for raw in reply["steps"]]
             if len(steps) != len(grads):
