@@ -104,12 +104,18 @@ class TrainParams:
         self.shapes = {k: tuple(v) for k, v in spec["shapes"].items()}
 
     def check(self, params, where: str) -> dict:
-        if not isinstance(params, dict) or any(
-                not isinstance(params.get(k), np.ndarray) or params[k].shape != shape
-                for k, shape in self.shapes.items()):
-            raise Refused("train_params", where=where,
-                          arrays=", ".join(f"{k} {s}" for k, s in self.shapes.items()))
-        return {k: np.array(params[k], dtype=np.float64) for k in self.shapes}
+        """Copies of the arrays (the log keeps them; the caller may change its own)."""
+        if isinstance(params, dict):
+            copies = {}
+            for k, shape in self.shapes.items():
+                array = params.get(k)
+                if not isinstance(array, np.ndarray) or array.shape != shape:
+                    break
+                copies[k] = array.astype(np.float64)
+            else:
+                return copies
+        raise Refused("train_params", where=where,
+                      arrays=", ".join(f"{k} {s}" for k, s in self.shapes.items()))
 
 
 class TrainLoss(StandIn):
@@ -129,7 +135,7 @@ class TrainLoss(StandIn):
                 or len(xb) == 0 or xb.dtype.kind not in "iuf":
             raise Refused("train_xb", columns=self.columns, what=describe(xb))
         if not isinstance(yb, np.ndarray) or yb.shape != (len(xb),) or \
-                yb.dtype.kind not in "iuf" or not ((yb == 0) | (yb == 1)).all():
+                yb.dtype.kind not in "iuf" or ((yb != 0) & (yb != 1)).any():
             raise Refused("train_yb", rows=len(xb), what=describe(yb))
         xb, yb = np.array(xb, dtype=np.float64), yb.astype(np.int64)
         self.seen_params.append(params)
