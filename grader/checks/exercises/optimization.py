@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks.ahead import Call, Request
-from grader.checks.compare import Verdict, compare_output
+from grader.checks.compare import Verdict, close, compare_output
 from grader.checks.core import (MISSING, REFUSAL_TEXTS, Check, ComposedCheck, Draw, PreparedCase,
                                 Student, check, describe_wire)
 from grader.checks.exercises import in_worker
@@ -123,6 +123,8 @@ class StepJudge:
 
     def judge(self, seen: StepsSeen, index: int, alternatives: dict) -> Verdict:
         params = seen.params[index]
+        if self.all_right(params, index):  # the usual case, without the words for a mistake
+            return Verdict(True)
         step = index + 1
         for name, change in self.expected[index].items():
             got = params.get(name, MISSING)
@@ -144,6 +146,17 @@ class StepJudge:
             if not verdict.passed:
                 return verdict
         return Verdict(True)
+
+
+    def all_right(self, params: dict, index: int) -> bool:
+        """Whether every change after step ``index`` is torch's: what ``judge`` passes."""
+        for name, change in self.expected[index].items():
+            got = params.get(name)
+            if not isinstance(got, np.ndarray) or got.shape != change.shape or \
+                    got.dtype.kind not in "biuf" or \
+                    not close(got.astype(np.float64) - self.start[name], change, TOLERANCE).all():
+                return False
+        return True
 
 
 class StepRecord(NamedTuple):
