@@ -184,15 +184,15 @@ class Check:
     def grade(self, sandbox: Sandbox, seed: int | None, public_only: bool = False) -> ExerciseResult:
         results: list[CaseResult] = []
         cases = self.prepared_cases(seed, public_only)
-        sandboxes = send_ahead(sandbox, [self.calls(**case.params) for case in cases])
-        for case, sandbox in zip(cases, sandboxes):
+        answering = send_ahead(sandbox, [self.calls(**case.params) for case in cases])
+        for case, case_sandbox in zip(cases, answering):
             if results and results[-1].error_kind in ("timeout", "crashed"):
                 # one hang costs this exercise, not a wait per remaining case
                 results.append(CaseResult(case.name, case.public, 0.0, results[-1].diagnosis,
                                           _("not run: an earlier case did not finish"),
                                           results[-1].error_kind))
                 continue
-            results.append(self.grade_case(sandbox, case))
+            results.append(self.grade_case(case_sandbox, case))
         return summarise(self, results)
 
     def grade_case(self, sandbox: Sandbox, case: PreparedCase) -> CaseResult:
@@ -338,6 +338,10 @@ class Student:
         if graded:
             self._check_unmutated(function, reply)
         return (reply.value, reply.handle) if keep else reply.value
+
+    def make(self, call: Call, *kept):
+        """Make a planned call (``kept``: the handles its case's earlier calls kept)."""
+        return self.call(call.function, *call.live(*kept), **call.options)
 
     def send(self, request: Request) -> dict:
         """A planned request of another kind (steps, a Value graph): its reply, from the

@@ -40,8 +40,7 @@ class LayerForward(Check):
 
     def run(self, student: Student, **params):
         (forward,) = self.calls(**params)
-        value = student.call(forward.function, *forward.args, **forward.options)
-        return {"out": unpack(self.name, value, ("out", "cache"))["out"]}
+        return {"out": unpack(self.name, student.make(forward), ("out", "cache"))["out"]}
 
 
 class LayerBackward(Check):
@@ -74,15 +73,14 @@ class LayerBackward(Check):
 
     def run(self, student: Student, **params):
         forward, backward = self.calls(**params)
-        value, handle = student.call(forward.function, *forward.args, **forward.options)
+        value, handle = student.make(forward)
         out = unpack(forward.function, value, ("out", "cache"))["out"]
         if not compare_output("out", out, student.expected["forward out"],
                               tolerance=self.tolerance).passed:
             student.notes.append(_("{forward} is wrong on this case too, and this backward pass "
                                    "works from its cache: fix {forward} first").format(
                 forward=forward.function))
-        return student.call_outputs(backward.function, *backward.live(handle),
-                                    names=self.outputs, **backward.options)
+        return unpack(backward.function, student.make(backward, handle), self.outputs)
 
     def context(self, **params):
         return _batch_context(params)

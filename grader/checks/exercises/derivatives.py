@@ -168,7 +168,7 @@ class numerical_derivative(Check):
     def run(self, student: Student, f, x, h=None):
         (call,) = self.calls(f, x, h)
         try:
-            return {"out": student.call(call.function, *call.args)}
+            return {"out": student.make(call)}
         finally:
             points = student.logs.get("scalar_f", {}).get("points", [])
             points = [p for p in points[:64] if type(p) is float and np.isfinite(p)] \
@@ -262,7 +262,7 @@ class numerical_gradient(Check):
 
     def run(self, student: Student, f, x, h=None):
         (call,) = self.calls(f, x, h)
-        return {"out": student.call(call.function, *call.args)}
+        return {"out": student.make(call)}
 
 
 # -- elementwise derivatives ----------------------------------------------------------
@@ -518,7 +518,7 @@ class gradient_check(Check):
 
     def run(self, student: Student, f, grad_error, x, h=None, reference_gradient=False):
         (call,) = self.calls(f, grad_error, x, h, reference_gradient)
-        return {"out": student.call(call.function, *call.args, **call.options)}
+        return {"out": student.make(call)}
 
     def grade_case(self, sandbox: Sandbox, case: PreparedCase):
         """A wrong gradient_check may only be echoing a wrong numerical_gradient.
