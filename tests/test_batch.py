@@ -144,3 +144,8 @@ def test_a_batch_that_fails_whole_is_made_again_one_call_at_a_time(function, kin
         got = answers(sandbox, cases)
     assert isinstance(got[0][0], Reply) and isinstance(got[2][1], Reply)
     assert isinstance(got[1][0], StudentError) and got[1][0].kind == kind
+
+
+def test_a_call_with_callbacks_is_never_planned_ahead():
+    with pytest.raises(ValueError, match="callbacks"):
+        Call("forward", (X,), {"substitute": {"backward": ("reference_backward", False)}}).message(0)

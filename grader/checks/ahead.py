@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from grader.sandbox.protocol import Handle
+from grader.sandbox.protocol import Handle, Local
 from grader.sandbox.runner import Reply, StudentError, call_message
 
 
@@ -32,6 +32,9 @@ class Call:
 
     def message(self, offset: int) -> dict:
         """The request, its case's calls starting at ``offset`` in the batch."""
+        if any(not isinstance(how, Local) for how in self.options.get("substitute", {}).values()):
+            # a batch serves no callbacks, and the worker's alarm would time the judge's part
+            raise ValueError(f"{self.function}: a call with callbacks cannot go ahead")
         args = [Handle("batch", offset + a.number, a.item) if _is_earlier(a) else a
                 for a in self.args]
         options = dict(self.options)
