@@ -69,7 +69,7 @@ def test_frames_over_the_limit_are_refused_before_reading():
     read, write = os.pipe()
     os.write(write, (protocol.MAX_FRAME_BYTES + 1).to_bytes(4, "big"))
     with pytest.raises(protocol.ProtocolError):
-        protocol.read_frame(read, deadline=None)
+        protocol.FrameReader(read).read(deadline=None)
     os.close(read), os.close(write)
 
 
@@ -79,7 +79,7 @@ def test_a_silent_peer_hits_the_deadline():
     read, write = os.pipe()
     os.write(write, b"\x00\x00")  # half a header, then nothing
     with pytest.raises(protocol.Deadline):
-        protocol.read_frame(read, deadline=time.monotonic() + 0.2)
+        protocol.FrameReader(read).read(deadline=time.monotonic() + 0.2)
     os.close(read), os.close(write)
 
 
@@ -88,7 +88,7 @@ def test_non_json_frame_is_refused():
     body = pickle.dumps({"x": 1})
     os.write(write, len(body).to_bytes(4, "big") + body)
     with pytest.raises(protocol.ProtocolError):
-        protocol.read_frame(read, deadline=None)
+        protocol.FrameReader(read).read(deadline=None)
     os.close(read), os.close(write)
 
 

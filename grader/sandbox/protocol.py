@@ -263,8 +263,3 @@ class FrameReader:
             if not chunk:
                 raise Closed("channel closed")
             self.buffer += chunk
-
-
-def read_frame(fd: int, deadline: float | None = None) -> dict:
-    """One frame from ``fd``, for a channel read only once (see FrameReader)."""
-    return FrameReader(fd).read(deadline)

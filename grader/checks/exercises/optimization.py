@@ -147,7 +147,6 @@ class StepJudge:
                 return verdict
         return Verdict(True)
 
-
     def all_right(self, params: dict, index: int) -> bool:
         """Whether every change after step ``index`` is torch's: what ``judge`` passes."""
         for name, change in self.expected[index].items():
